@@ -1,0 +1,130 @@
+"""The ports the engine calls to reach AWS: typed Protocols and the value types they return.
+
+Adapters (``cloud.aws``) implement them with boto3; the same adapters run against the sandbox.
+Every method takes keyword-only arguments, returns stockade types (never raw boto3 dicts) and
+raises only ``domain.errors`` types: ``TransientCloudError`` when a retry can help,
+``CloudError`` when it cannot.
+
+Who calls it: ``engine`` (workflows and steps), ``server`` (wiring the adapters in).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class CreationState(StrEnum):
+    IN_PROGRESS = "IN_PROGRESS"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class AccountCreation:
+    """The status of one CreateAccount request."""
+
+    request_id: str
+    state: CreationState
+    account_name: str
+    account_id: str | None = None
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    email: str
+    name: str
+    status: str
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """A CloudFormation stack's current state."""
+
+    name: str
+    stack_id: str
+    status: str
+    reason: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status.endswith("_IN_PROGRESS")
+
+    @property
+    def complete(self) -> bool:
+        return self.status in {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
+
+
+@dataclass(frozen=True)
+class StackResource:
+    logical_id: str
+    resource_type: str
+    status: str
+    physical_id: str | None = None
+
+
+class OrganizationsPort(Protocol):
+    """AWS Organizations, called from the management account."""
+
+    def ensure_organization(self) -> str:
+        """Create the organization if there is none (all features); return the root id."""
+        ...
+
+    def ensure_ou(self, *, parent_id: str, name: str) -> str:
+        """Return the id of OU ``name`` under ``parent_id``, creating it if needed."""
+        ...
+
+    def create_account(self, *, email: str, name: str) -> AccountCreation: ...
+
+    def describe_account_creation(self, *, request_id: str) -> AccountCreation: ...
+
+    def find_account_creation(self, *, account_name: str) -> AccountCreation | None:
+        """The newest in-progress or succeeded CreateAccount request for this account name."""
+        ...
+
+    def find_account_by_email(self, *, email: str) -> Account | None: ...
+
+    def move_account(self, *, account_id: str, destination_id: str) -> bool:
+        """Move the account under ``destination_id``; False if it was already there."""
+        ...
+
+    def tag_account(self, *, account_id: str, tags: dict[str, str]) -> None: ...
+
+    def count_accounts(self) -> int:
+        """Every account in the organization, the management account included."""
+        ...
+
+
+class StacksPort(Protocol):
+    """CloudFormation in one account and region, through a role in that account."""
+
+    def get_stack(self, *, name: str) -> StackInfo | None: ...
+
+    def create_stack(
+        self,
+        *,
+        name: str,
+        template_body: str,
+        parameters: dict[str, str],
+        tags: dict[str, str],
+    ) -> str:
+        """Start creating the stack; return its id. Raises ConflictError if it exists."""
+        ...
+
+    def delete_stack(self, *, name: str) -> None: ...
+
+    def list_stack_resources(self, *, name: str) -> list[StackResource]: ...
+
+
+class CloudPort(Protocol):
+    """The engine's entry point to AWS: the management account plus any tenant account."""
+
+    def organizations(self) -> OrganizationsPort: ...
+
+    def stacks(self, *, account_id: str, role_name: str, region: str) -> StacksPort:
+        """CloudFormation in ``account_id`` through ``role_name`` (assumed from Stockade)."""
+        ...

@@ -1,0 +1,186 @@
+"""The fleet spec (``stockade.yaml``) as typed, validated models.
+
+Pure: these models validate data that ``stockade.spec.loader`` has already read from disk and
+parsed; the loader turns pydantic's errors into messages naming file, line and field.
+
+Who calls it: ``spec.loader`` (building it), the engine (naming, OUs, baseline stacks), the API
+(known tiers), the scaffold tests.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$")
+_STACK = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OrganizationalUnit(_Model):
+    name: str
+    children: tuple[OrganizationalUnit, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("OU names are 1-128 letters, digits, spaces, '_', '.' or '-'")
+        return value
+
+
+class Organization(_Model):
+    ous: tuple[OrganizationalUnit, ...] = (
+        OrganizationalUnit(name="Tenants"),
+        OrganizationalUnit(name="Suspended"),
+    )
+    #: the OU path (names joined by '/') where active tenants live, and suspended ones
+    tenant_ou: str = "Tenants"
+    suspended_ou: str = "Suspended"
+    #: the role Organizations creates in every new account, used only until the baseline is up
+    access_role: str = "OrganizationAccountAccessRole"
+
+    def ou_paths(self) -> list[tuple[str, ...]]:
+        """Every OU as a path of names from the root, parents before children."""
+        paths: list[tuple[str, ...]] = []
+
+        def walk(ous: tuple[OrganizationalUnit, ...], prefix: tuple[str, ...]) -> None:
+            for ou in ous:
+                paths.append((*prefix, ou.name))
+                walk(ou.children, (*prefix, ou.name))
+
+        walk(self.ous, ())
+        return paths
+
+    @model_validator(mode="after")
+    def _check(self) -> Organization:
+        paths = self.ou_paths()
+        joined = {"/".join(p) for p in paths}
+        if len(joined) != len(paths):
+            raise ValueError("two OUs with the same name under one parent")
+        if any(len(p) > 5 for p in paths):
+            raise ValueError("OUs nest at most 5 levels deep in AWS Organizations")
+        for field_name in ("tenant_ou", "suspended_ou"):
+            if getattr(self, field_name) not in joined:
+                raise ValueError(
+                    f"{field_name} {getattr(self, field_name)!r} is not one of the OUs: "
+                    + ", ".join(sorted(joined))
+                )
+        return self
+
+
+class Naming(_Model):
+    #: ``{tenant}`` is replaced by the tenant id
+    account_email: str = "aws+{tenant}@example.com"
+    account_name: str = "tenant-{tenant}"
+
+    @field_validator("account_email", "account_name")
+    @classmethod
+    def _has_placeholder(cls, value: str) -> str:
+        if "{tenant}" not in value:
+            raise ValueError("must contain the placeholder {tenant}")
+        return value
+
+    def email(self, tenant_id: str) -> str:
+        return self.account_email.replace("{tenant}", tenant_id)
+
+    def name(self, tenant_id: str) -> str:
+        return self.account_name.replace("{tenant}", tenant_id)
+
+
+ParamValue = str | int | float | bool
+
+
+class StackSpec(_Model):
+    """One CloudFormation stack: a stack name and a template path relative to the spec file."""
+
+    name: str
+    template: str
+    parameters: dict[str, ParamValue] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _stack_name(cls, value: str) -> str:
+        if not _STACK.match(value):
+            raise ValueError("stack names start with a letter and hold letters, digits and '-'")
+        return value
+
+
+class Baseline(_Model):
+    version: str = "1"
+    stacks: tuple[StackSpec, ...] = ()
+
+
+class Service(_Model):
+    version: str
+    template: str
+    parameters: dict[str, ParamValue] = Field(default_factory=dict)
+
+
+class Tier(_Model):
+    services: tuple[str, ...] = ()
+    parameters: dict[str, ParamValue] = Field(default_factory=dict)
+    features: tuple[str, ...] = ()
+    observability: Literal["full", "standard", "minimal"] = "standard"
+
+
+class Wave(_Model):
+    name: str
+    #: share of the (remaining) fleet, or a label selector for canaries
+    percent: float | None = None
+    selector: dict[str, str] = Field(default_factory=dict)
+    max_concurrency: int = 50
+    failure_tolerance: int | str = 0
+
+
+class Rollout(_Model):
+    waves: tuple[Wave, ...] = (Wave(name="all", percent=100),)
+    max_in_flight: int = 200
+    jitter_seconds: float = 5.0
+
+
+class Limits(_Model):
+    scp_max_chars: int = 5_120
+    scp_max_per_target: int = 5
+    close_share: float = 0.20
+    close_floor: int = 250
+    close_ceiling: int = 1_000
+
+
+class FleetSpec(_Model):
+    version: Literal[1] = 1
+    organization: Organization = Organization()
+    regions: tuple[str, ...] = ("us-east-1",)
+    naming: Naming = Naming()
+    baseline: Baseline = Baseline()
+    services: dict[str, Service] = Field(default_factory=dict)
+    tiers: dict[str, Tier]
+    rollout: Rollout = Rollout()
+    limits: Limits = Limits()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> FleetSpec:
+        if not self.tiers:
+            raise ValueError("the spec needs at least one tier")
+        for tier_name, tier in self.tiers.items():
+            for service in tier.services:
+                if service not in self.services:
+                    raise ValueError(
+                        f"tier {tier_name!r} uses unknown service {service!r}; services: "
+                        + (", ".join(sorted(self.services)) or "none")
+                    )
+        if not self.regions:
+            raise ValueError("the spec needs at least one region")
+        return self
+
+    @property
+    def home_region(self) -> str:
+        return self.regions[0]
+
+    def tier_names(self) -> frozenset[str]:
+        return frozenset(self.tiers)
