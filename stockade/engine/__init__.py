@@ -1,0 +1,1 @@
+"""Durable workflows (DBOS) and the operations facade the API calls."""
