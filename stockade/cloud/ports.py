@@ -125,6 +125,10 @@ class CloudPort(Protocol):
 
     def organizations(self) -> OrganizationsPort: ...
 
+    def management_account_id(self) -> str:
+        """The account Stockade runs as (the organization's management account)."""
+        ...
+
     def stacks(self, *, account_id: str, role_name: str, region: str) -> StacksPort:
         """CloudFormation in ``account_id`` through ``role_name`` (assumed from Stockade)."""
         ...

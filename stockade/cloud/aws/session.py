@@ -1,0 +1,161 @@
+"""``AwsCloud``: the ``CloudPort`` adapter — builds boto3 clients for the management account and,
+through STS, for tenant accounts.
+
+Every client gets the rate budget on botocore's ``before-call`` event (so no call leaves faster
+than the quotas allow) and any extra hooks the caller passes (the sandbox's realism hooks).
+Assumed-role credentials and clients are cached per instance, never globally.
+
+Who calls it: the composition root (``stockade.server``) builds one per process and hands it to
+the engine as a ``CloudPort``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import boto3
+from botocore.client import BaseClient
+from botocore.config import Config
+
+from stockade.cloud.aws.cloudformation import CloudFormationStacks
+from stockade.cloud.aws.organizations import Organizations
+from stockade.cloud.aws.sts import AssumedCredentials, assume_role
+from stockade.cloud.budget import RateBudget
+
+MANAGEMENT = "management"
+#: refresh assumed-role credentials this long before they expire
+REFRESH_MARGIN_SECONDS = 300.0
+
+
+class ClientHook(Protocol):
+    """Something that registers handlers on a new client's event system (sandbox realism)."""
+
+    def install(self, client: BaseClient, *, account_id: str | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Where the adapters send requests: AWS itself (``endpoint_url`` None) or the sandbox."""
+
+    region: str
+    endpoint_url: str | None = None
+    max_pool_connections: int = 64
+    max_attempts: int = 4
+
+
+class AwsCloud:
+    """Implements ``cloud.ports.CloudPort`` with boto3."""
+
+    def __init__(
+        self,
+        *,
+        session: boto3.Session,
+        target: AwsTarget,
+        budget: RateBudget,
+        hooks: Sequence[ClientHook] = (),
+        session_name: str = "stockade",
+        max_cached_accounts: int = 2048,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._session = session
+        self._target = target
+        self._budget = budget
+        self._hooks = tuple(hooks)
+        self._session_name = session_name
+        self._clock = clock
+        self._config = Config(
+            retries={"mode": "standard", "max_attempts": target.max_attempts},
+            max_pool_connections=target.max_pool_connections,
+        )
+        self._lock = threading.Lock()
+        self._management: dict[str, BaseClient] = {}
+        self._max_cached = max_cached_accounts
+        self._assumed: OrderedDict[tuple[str, str, str], tuple[AssumedCredentials, Any]] = (
+            OrderedDict()
+        )
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def _new_client(
+        self,
+        service: str,
+        *,
+        region: str,
+        account_id: str | None,
+        credentials: AssumedCredentials | None = None,
+    ) -> Any:
+        kwargs: dict[str, Any] = {
+            "region_name": region,
+            "config": self._config,
+            "endpoint_url": self._target.endpoint_url,
+        }
+        if credentials is not None:
+            kwargs["aws_access_key_id"] = credentials.access_key_id
+            kwargs["aws_secret_access_key"] = credentials.secret_access_key
+            kwargs["aws_session_token"] = credentials.session_token
+        client: BaseClient = self._session.client(service, **kwargs)  # type: ignore[call-overload]
+        budget_account = account_id or MANAGEMENT
+
+        def wait_for_budget(model: Any, **_: Any) -> None:
+            self._budget.wait(
+                account=budget_account,
+                service=client.meta.service_model.service_name,
+                operation=model.name,
+            )
+
+        client.meta.events.register("before-call", wait_for_budget)
+        for hook in self._hooks:
+            hook.install(client, account_id=account_id)
+        return client
+
+    def _management_client(self, service: str, region: str | None = None) -> Any:
+        key = f"{service}@{region or self._target.region}"
+        with self._lock:
+            client = self._management.get(key)
+            if client is None:
+                client = self._new_client(
+                    service, region=region or self._target.region, account_id=None
+                )
+                self._management[key] = client
+            return client
+
+    # -- ports -----------------------------------------------------------------------------
+
+    def organizations(self) -> Organizations:
+        # Organizations is a global service homed in us-east-1
+        return Organizations(self._management_client("organizations", "us-east-1"))
+
+    def management_account_id(self) -> str:
+        return str(self._management_client("sts").get_caller_identity()["Account"])
+
+    def stacks(self, *, account_id: str, role_name: str, region: str) -> CloudFormationStacks:
+        return CloudFormationStacks(
+            self._tenant_client("cloudformation", account_id, role_name, region)
+        )
+
+    def _tenant_client(self, service: str, account_id: str, role_name: str, region: str) -> Any:
+        key = (account_id, role_name, f"{service}@{region}")
+        now = self._clock()
+        with self._lock:
+            cached = self._assumed.get(key)
+            if cached and cached[0].expires_at - REFRESH_MARGIN_SECONDS > now:
+                self._assumed.move_to_end(key)
+                return cached[1]
+        credentials = assume_role(
+            self._management_client("sts"),
+            role_arn=f"arn:aws:iam::{account_id}:role/{role_name}",
+            session_name=self._session_name,
+        )
+        client = self._new_client(
+            service, region=region, account_id=account_id, credentials=credentials
+        )
+        with self._lock:
+            self._assumed[key] = (credentials, client)
+            while len(self._assumed) > self._max_cached:
+                self._assumed.popitem(last=False)
+        return client

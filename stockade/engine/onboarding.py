@@ -1,0 +1,299 @@
+"""The onboarding workflow: from a recorded tenant to an active account with its baseline.
+
+validate → CreateAccount (idempotent: the request id is recorded durably before polling, and a
+crash between the call and the record is healed by looking the request up by account name) →
+poll → move to the tenant OU → tag → deploy the baseline stacks through the org access role →
+check each stack's resources against its template → ``active``.
+
+Each step is a DBOS step: it re-runs after a crash, so each one looks up before it creates.
+Transient errors (throttling, 5xx) are retried with backoff; a permanent error leaves the tenant
+``failed`` with the step and the reason, and ``TenantService.retry_tenant`` starts a new attempt
+that skips every step already done.
+
+Who calls it: ``engine.service`` enqueues ``Onboarding.onboard``; DBOS runs and recovers it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dbos import DBOS, DBOSConfiguredInstance, Queue, SetWorkflowID
+from dbos._error import DBOSMaxStepRetriesExceeded
+
+from stockade.cloud.ports import CloudPort, CreationState, StackInfo
+from stockade.domain.errors import (
+    AccountCreationFailed,
+    CloudError,
+    StackDeploymentFailed,
+    StockadeError,
+)
+from stockade.domain.tenant import TenantState
+from stockade.engine.bootstrap import OrgLayout
+from stockade.engine.timing import EngineTiming
+from stockade.spec.loader import LoadedSpec
+from stockade.store.tenants import TenantRepository
+
+ACTOR = "engine"
+FAILED_STACK_STATES = frozenset(
+    {"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"}
+)
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, StockadeError) and exc.transient
+
+
+#: DBOS retry policy for every AWS step: transient errors only, ~1 minute of backoff in all
+RETRY: dict[str, Any] = {
+    "retries_allowed": True,
+    "max_attempts": 8,
+    "interval_seconds": 0.5,
+    "backoff_rate": 2.0,
+    "should_retry": _transient,
+}
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for the tenant's failure_reason."""
+    if isinstance(exc, DBOSMaxStepRetriesExceeded) and exc.errors:
+        last = exc.errors[-1]
+        return f"gave up after {exc.max_retries} attempts: {describe_failure(last)}"
+    if isinstance(exc, StockadeError):
+        return exc.one_line()
+    return f"{type(exc).__name__}: {exc}"
+
+
+@dataclass
+class OnboardingQueues:
+    """Filled by ``EngineRuntime`` after launch (DBOS registers queues only then)."""
+
+    onboard: Queue | None = None
+    create_account: Queue | None = None
+
+
+@dataclass
+class OnboardingDeps:
+    repo: TenantRepository
+    cloud: CloudPort
+    spec: LoadedSpec
+    layout: OrgLayout
+    timing: EngineTiming
+    queues: OnboardingQueues = field(default_factory=OnboardingQueues)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+
+@DBOS.dbos_class()
+class Onboarding(DBOSConfiguredInstance):
+    """DBOS workflows and steps of onboarding; one instance per process, named ``onboarding``."""
+
+    def __init__(self, deps: OnboardingDeps) -> None:
+        self.deps = deps
+        super().__init__("onboarding")
+
+    # -- workflows -------------------------------------------------------------------------
+
+    @DBOS.workflow()
+    def onboard(self, tenant_id: str) -> str:
+        step = "validate"
+        try:
+            stacks = self.begin(tenant_id)
+            step = "create-account"
+            queue = self.deps.queues.create_account
+            if queue is None:  # pragma: no cover - runtime wiring error
+                raise RuntimeError("the create-account queue is not registered")
+            with SetWorkflowID(f"{DBOS.workflow_id}-account"):
+                handle = queue.enqueue(self.create_account, tenant_id)
+            account_id = handle.get_result()
+            step = "move-account"
+            self.place_account(tenant_id, account_id)
+            step = "tag-account"
+            self.tag_account(tenant_id, account_id)
+            for stack_name in stacks:
+                step = f"deploy-baseline:{stack_name}"
+                self.deploy_baseline_stack(tenant_id, account_id, stack_name)
+                step = f"verify-baseline:{stack_name}"
+                self.verify_baseline_stack(tenant_id, account_id, stack_name)
+            step = "activate"
+            self.finish(tenant_id)
+        except Exception as exc:
+            self.fail(tenant_id, step, describe_failure(exc))
+            return TenantState.FAILED.value
+        return TenantState.ACTIVE.value
+
+    @DBOS.workflow()
+    def create_account(self, tenant_id: str) -> str:
+        """Runs on the create-account queue, whose concurrency is AWS's in-flight cap."""
+        kind, value = self.request_account(tenant_id)
+        if kind == "account":
+            return value
+        return self.await_account(tenant_id, value)
+
+    # -- steps -----------------------------------------------------------------------------
+
+    @DBOS.step()
+    def begin(self, tenant_id: str) -> list[str]:
+        """Mark the tenant provisioning; return the baseline stacks to deploy, in order."""
+        tenant = self.deps.repo.get(tenant_id)
+        self.deps.spec.spec.tiers[tenant.tier]  # the tier still exists (KeyError → failed)
+        self.deps.repo.transition(tenant_id, TenantState.PROVISIONING, actor=ACTOR)
+        return [stack.name for stack in self.deps.spec.spec.baseline.stacks]
+
+    @DBOS.step(**RETRY)
+    def request_account(self, tenant_id: str) -> tuple[str, str]:
+        """("account", id) if the account exists already, else ("request", request id)."""
+        repo = self.deps.repo
+        tenant = repo.get(tenant_id)
+        if tenant.account_id:
+            return ("account", tenant.account_id)
+        if tenant.create_request_id:
+            return ("request", tenant.create_request_id)
+        naming = self.deps.spec.spec.naming
+        orgs = self.deps.cloud.organizations()
+        if repo.has_create_intent(tenant_id):
+            # a crash (or lost response) between CreateAccount and recording its request id
+            found = orgs.find_account_creation(account_name=naming.name(tenant_id))
+            if found is not None:
+                repo.record_create_request(tenant_id, found.request_id)
+                return ("request", found.request_id)
+            account = orgs.find_account_by_email(email=naming.email(tenant_id))
+            if account is not None:
+                repo.record_account(tenant_id, account.account_id)
+                return ("account", account.account_id)
+        repo.record_create_intent(tenant_id)
+        creation = orgs.create_account(email=naming.email(tenant_id), name=naming.name(tenant_id))
+        repo.record_create_request(tenant_id, creation.request_id)
+        return ("request", creation.request_id)
+
+    @DBOS.step(**RETRY)
+    def await_account(self, tenant_id: str, request_id: str) -> str:
+        d = self.deps
+        orgs = d.cloud.organizations()
+        deadline = d.clock() + d.timing.account_timeout
+        while True:
+            creation = orgs.describe_account_creation(request_id=request_id)
+            if creation.state is CreationState.SUCCEEDED and creation.account_id:
+                d.repo.record_account(tenant_id, creation.account_id)
+                return creation.account_id
+            if creation.state is CreationState.FAILED:
+                # the next attempt must send a new CreateAccount
+                d.repo.clear_create_request(tenant_id)
+                raise AccountCreationFailed(
+                    creation.failure_reason or "UNKNOWN",
+                    hint="fix the cause (e.g. the e-mail address), then `stockade tenant retry`",
+                )
+            if d.clock() > deadline:
+                raise CloudError(
+                    f"CreateAccount request {request_id} still in progress after "
+                    f"{d.timing.account_timeout:.0f} s",
+                    hint="check the request in the AWS console, then `stockade tenant retry`",
+                )
+            d.sleep(d.timing.account_poll_interval)
+
+    @DBOS.step(**RETRY)
+    def place_account(self, tenant_id: str, account_id: str) -> None:
+        ou = self.deps.layout.ou_id(self.deps.spec.spec.organization.tenant_ou)
+        self.deps.cloud.organizations().move_account(account_id=account_id, destination_id=ou)
+
+    @DBOS.step(**RETRY)
+    def tag_account(self, tenant_id: str, account_id: str) -> None:
+        tenant = self.deps.repo.get(tenant_id)
+        self.deps.cloud.organizations().tag_account(
+            account_id=account_id,
+            tags={"stockade:tenant": tenant_id, "stockade:tier": tenant.tier},
+        )
+
+    def _stacks(self, account_id: str) -> Any:
+        spec = self.deps.spec.spec
+        return self.deps.cloud.stacks(
+            account_id=account_id,
+            role_name=spec.organization.access_role,
+            region=spec.home_region,
+        )
+
+    @DBOS.step(**RETRY)
+    def deploy_baseline_stack(self, tenant_id: str, account_id: str, stack_name: str) -> str:
+        d = self.deps
+        spec = d.spec.spec
+        stack_spec = next(s for s in spec.baseline.stacks if s.name == stack_name)
+        template = d.spec.templates[stack_spec.template]
+        tenant = d.repo.get(tenant_id)
+        stacks = self._stacks(account_id)
+        info = stacks.get_stack(name=stack_name)
+        if info is not None and info.status in FAILED_STACK_STATES:
+            stacks.delete_stack(name=stack_name)
+            info = self._wait_stack(stacks, stack_name, deleting=True)
+        if info is None:
+            standard = {
+                "TenantId": tenant_id,
+                "Tier": tenant.tier,
+                "ManagementAccountId": d.layout.management_account_id,
+            }
+            parameters = {k: v for k, v in standard.items() if k in template.parameters}
+            parameters.update({k: str(v) for k, v in stack_spec.parameters.items()})
+            stacks.create_stack(
+                name=stack_name,
+                template_body=template.body,
+                parameters=parameters,
+                tags={
+                    "stockade:tenant": tenant_id,
+                    "stockade:baseline-version": spec.baseline.version,
+                    "stockade:template-sha256": template.sha256,
+                },
+            )
+        final = self._wait_stack(stacks, stack_name, deleting=False)
+        if final is None or not final.complete:
+            status = final.status if final else "DELETED"
+            raise StackDeploymentFailed(
+                f"baseline stack {stack_name!r} in account {account_id} ended {status}"
+                + (f": {final.reason}" if final and final.reason else ""),
+                hint="fix the template, then `stockade tenant retry`",
+            )
+        return final.status
+
+    def _wait_stack(self, stacks: Any, name: str, *, deleting: bool) -> StackInfo | None:
+        d = self.deps
+        deadline = d.clock() + d.timing.stack_timeout
+        while True:
+            info: StackInfo | None = stacks.get_stack(name=name)
+            if info is None or not info.in_progress:
+                return info
+            if d.clock() > deadline:
+                raise StackDeploymentFailed(
+                    f"stack {name!r} still {info.status} after {d.timing.stack_timeout:.0f} s"
+                    + (" while deleting" if deleting else ""),
+                    hint="a resource never finished (the sandbox skips some types); "
+                    "check the template, then `stockade tenant retry`",
+                )
+            d.sleep(d.timing.stack_poll_interval)
+
+    @DBOS.step(**RETRY)
+    def verify_baseline_stack(self, tenant_id: str, account_id: str, stack_name: str) -> None:
+        d = self.deps
+        stack_spec = next(s for s in d.spec.spec.baseline.stacks if s.name == stack_name)
+        template = d.spec.templates[stack_spec.template]
+        deployed = {r.logical_id for r in self._stacks(account_id).list_stack_resources(
+            name=stack_name
+        )}
+        missing = sorted(set(template.resources) - deployed)
+        if missing:
+            kinds = sorted({template.resources[m] for m in missing})
+            d.repo.add_warning(
+                tenant_id,
+                f"stack {stack_name}: {len(missing)} resource(s) not created although the "
+                f"stack reports complete ({', '.join(kinds)}: {', '.join(missing)}); the "
+                "sandbox skips resource types it does not support",
+            )
+
+    @DBOS.step()
+    def finish(self, tenant_id: str) -> None:
+        self.deps.repo.transition(tenant_id, TenantState.ACTIVE, actor=ACTOR)
+
+    @DBOS.step()
+    def fail(self, tenant_id: str, step: str, reason: str) -> None:
+        self.deps.repo.transition(
+            tenant_id, TenantState.FAILED, actor=ACTOR, reason=reason, failed_step=step
+        )

@@ -1,0 +1,31 @@
+"""How long the engine waits between polls and before giving up, in one injected object.
+
+Values are AWS seconds; ``scaled`` divides them by the sandbox's time scale so the same engine
+runs N times faster against a sped-up sandbox. Who calls it: ``server`` (building it),
+``engine.onboarding`` (reading it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class EngineTiming:
+    #: between two DescribeCreateAccountStatus calls for one request
+    account_poll_interval: float = 5.0
+    #: a CreateAccount request still IN_PROGRESS after this is reported as failed
+    account_timeout: float = 1800.0
+    #: between two DescribeStacks calls while a stack operation runs
+    stack_poll_interval: float = 5.0
+    #: a stack still in progress after this fails the deployment (moto never finishes some)
+    stack_timeout: float = 1800.0
+
+    def scaled(self, time_scale: float) -> EngineTiming:
+        return replace(
+            self,
+            account_poll_interval=self.account_poll_interval / time_scale,
+            account_timeout=self.account_timeout / time_scale,
+            stack_poll_interval=self.stack_poll_interval / time_scale,
+            stack_timeout=self.stack_timeout / time_scale,
+        )
