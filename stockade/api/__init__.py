@@ -1,1 +1,5 @@
-"""(see DESIGN.md)"""
+"""The Stockade REST API (FastAPI): `/api/v1` tenants and fleet routes, `/healthz`, `/metrics`.
+
+Build it with ``stockade.api.app.create_app``; only the composition root (``stockade.server``)
+imports this package.
+"""

@@ -1,0 +1,67 @@
+"""The API application factory: ``create_app`` wires routes, auth, limits, metrics and errors.
+
+No state lives at module level: every dependency (tenant operations, authenticator, version) is
+passed in, and each app gets its own metrics registry. ``create_app`` raises ``RuntimeError`` if
+a route has no access rule, so a misconfigured API never starts.
+
+Who calls it: ``stockade.server`` (the composition root) and the API/CLI tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from stockade.api.access import AccessGate, check_access_rules
+from stockade.api.auth import Authenticator
+from stockade.api.errors import install_error_handlers
+from stockade.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
+from stockade.api.metrics import ApiMetrics, MetricsMiddleware
+from stockade.api.routes import add_routes
+from stockade.engine.facade import TenantOperations
+
+_DESCRIPTION = (
+    "Control plane for account-per-tenant SaaS on AWS. Every `/api/v1` route and `/metrics` "
+    "need `Authorization: Bearer <token>`. Errors always have the shape "
+    '`{"error": {"code", "message", "hint"}}`.'
+)
+
+
+def create_app(
+    *,
+    tenants: TenantOperations,
+    auth: Authenticator,
+    version: str,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
+    """Build the Stockade API over ``tenants``, authenticating bearer tokens with ``auth``.
+
+    Raises RuntimeError if a route has no access rule; the check runs again when the server
+    starts, so routes added to the returned app later are held to the same rule.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        check_access_rules(app.router.routes)
+        yield
+
+    app = FastAPI(
+        title="Stockade",
+        version=version,
+        description=_DESCRIPTION,
+        docs_url=None,  # interactive docs would be unauthenticated pages; /openapi.json stays
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    metrics = ApiMetrics()
+    add_routes(app, tenants=tenants, metrics=metrics)
+    check_access_rules(app.router.routes)
+    # the last added middleware runs first: metrics see everything, auth runs before the body
+    # is read, and the body limit protects the JSON parser
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(AccessGate, routes=app.router.routes, authenticator=auth)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

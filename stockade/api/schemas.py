@@ -1,0 +1,107 @@
+"""The JSON the API accepts and returns, as pydantic models (they also make the OpenAPI schema).
+
+Domain records (``stockade.domain.tenant.Tenant``, ``FleetSummary``) are converted here, once, so
+route handlers stay one-liners and the wire format is defined in a single place.
+
+Who calls it: ``stockade.api.routes``; the CLI reads the same JSON (as plain dicts).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from stockade.domain.tenant import Tenant, TenantRequest, TenantState
+from stockade.engine.facade import FleetSummary
+
+
+class TenantCreate(BaseModel):
+    """Body of ``POST /api/v1/tenants``. Id, tier and label rules are checked by the domain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="DNS-safe slug, at most 40 characters, e.g. acme-corp")
+    tier: str = Field(description="one of the tiers in the fleet spec")
+    name: str = Field(default="", description="display name, at most 200 characters")
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    def to_request(self) -> TenantRequest:
+        return TenantRequest(
+            tenant_id=self.id, tier=self.tier, name=self.name, labels=dict(self.labels)
+        )
+
+
+class TenantOut(BaseModel):
+    """A tenant as the API shows it."""
+
+    id: str
+    name: str
+    tier: str
+    state: TenantState
+    labels: dict[str, str]
+    account_id: str | None
+    account_email: str | None
+    failure_reason: str | None
+    failed_step: str | None
+    attempt: int
+    warnings: list[str]
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, tenant: Tenant) -> TenantOut:
+        return cls(
+            id=tenant.tenant_id,
+            name=tenant.name,
+            tier=tenant.tier,
+            state=tenant.state,
+            labels=dict(tenant.labels),
+            account_id=tenant.account_id,
+            account_email=tenant.account_email,
+            failure_reason=tenant.failure_reason,
+            failed_step=tenant.failed_step,
+            attempt=tenant.attempt,
+            warnings=list(tenant.warnings),
+            created_at=tenant.created_at,
+            updated_at=tenant.updated_at,
+        )
+
+
+class TenantList(BaseModel):
+    """One page of tenants; ``count`` is the number of items in this page."""
+
+    items: list[TenantOut]
+    count: int
+
+    @classmethod
+    def from_domain(cls, tenants: list[Tenant]) -> TenantList:
+        return cls(items=[TenantOut.from_domain(t) for t in tenants], count=len(tenants))
+
+
+class FleetSummaryOut(BaseModel):
+    """Tenant counts by lifecycle state (every state is present, possibly with 0)."""
+
+    total: int
+    by_state: dict[TenantState, int]
+
+    @classmethod
+    def from_domain(cls, summary: FleetSummary) -> FleetSummaryOut:
+        by_state = {state: summary.by_state.get(state, 0) for state in TenantState}
+        return cls(total=sum(by_state.values()), by_state=by_state)
+
+
+class Health(BaseModel):
+    status: str = "ok"
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["STK-1000"])
+    message: str
+    hint: str
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error response."""
+
+    error: ErrorDetail

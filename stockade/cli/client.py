@@ -1,0 +1,191 @@
+"""A thin HTTP client of the Stockade API for the CLI, mapping API errors to ``StockadeError``.
+
+Every call returns the API's JSON document unchanged (so ``--output json`` prints exactly what
+the API said). Error responses become the ``StockadeError`` subclass matching the HTTP status,
+keeping the API's code, message and hint; transport failures become one clear line naming the
+server. The ``http`` argument is the seam for tests: any ``httpx.Client`` works, including
+Starlette's ``TestClient`` over an in-process app.
+
+Who calls it: the CLI commands (``stockade.cli.tenant``), built by ``stockade.cli.context``.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from stockade.domain.errors import (
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    StockadeError,
+    ValidationError,
+)
+
+#: HTTP status -> the error class the CLI raises (anything else: StockadeError, exit 1)
+_ERRORS_BY_STATUS: dict[int, type[StockadeError]] = {
+    400: ValidationError,
+    401: AuthError,
+    403: AuthError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: ValidationError,
+    422: ValidationError,
+}
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+class ApiUnreachableError(StockadeError):
+    """The API did not answer: not running, wrong address, or the connection broke."""
+
+    code = "STK-0100"
+    transient = True
+
+    def one_line(self) -> str:
+        # the code would only distract: say what is wrong and what to do
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+def error_from_response(response: httpx.Response) -> StockadeError:
+    """The ``StockadeError`` for an API error response (any body shape, even non-JSON)."""
+    status = response.status_code
+    cls = _ERRORS_BY_STATUS.get(status, StockadeError)
+    code, message, hint = cls.code, f"the API answered HTTP {status}", ""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    detail = body.get("error") if isinstance(body, dict) else None
+    if isinstance(detail, dict):
+        code = str(detail.get("code") or code)
+        message = str(detail.get("message") or message)
+        hint = str(detail.get("hint") or "")
+    error = cls(message, hint=hint)
+    error.code = code
+    error.http_status = status
+    return error
+
+
+class StockadeClient:
+    """Calls the Stockade API at ``server`` with a bearer ``token``."""
+
+    def __init__(
+        self,
+        server: str,
+        *,
+        token: str | None,
+        http: httpx.Client | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.server = server.rstrip("/")
+        self._token = token
+        self._owns_http = http is None
+        self._http = (
+            http if http is not None else httpx.Client(base_url=self.server, timeout=timeout)
+        )
+        self._timeout = timeout
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> StockadeClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- tenants ------------------------------------------------------------------------
+
+    def create_tenant(
+        self,
+        tenant_id: str,
+        *,
+        tier: str,
+        name: str | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": tenant_id, "tier": tier}
+        if name is not None:
+            body["name"] = name
+        if labels:
+            body["labels"] = labels
+        return self._call("POST", "/api/v1/tenants", json=body)
+
+    def list_tenants(
+        self,
+        *,
+        state: str | None = None,
+        tier: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> dict[str, Any]:
+        params = {"state": state, "tier": tier, "limit": limit, "offset": offset}
+        query = {key: value for key, value in params.items() if value is not None}
+        return self._call("GET", "/api/v1/tenants", params=query)
+
+    def get_tenant(self, tenant_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/v1/tenants/{_segment(tenant_id)}")
+
+    def retry_tenant(self, tenant_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/api/v1/tenants/{_segment(tenant_id)}/retry")
+
+    def fleet_summary(self) -> dict[str, Any]:
+        return self._call("GET", "/api/v1/fleet/summary")
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        headers = {"Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        try:
+            response = self._http.request(method, path, json=json, params=params, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise ApiUnreachableError(
+                f"the Stockade API at {self.server} did not answer within {self._timeout:g} s",
+                hint="is it overloaded? try again, or check the server log",
+            ) from exc
+        except httpx.ConnectError as exc:
+            raise ApiUnreachableError(
+                f"cannot reach the Stockade API at {self.server}",
+                hint="is `stockade up` running?",
+            ) from exc
+        except httpx.TransportError as exc:
+            raise ApiUnreachableError(
+                f"lost the connection to the Stockade API at {self.server}: {type(exc).__name__}",
+                hint="is `stockade up` running? check --server",
+            ) from exc
+        if response.is_error:
+            raise error_from_response(response)
+        try:
+            document = response.json()
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            raise StockadeError(
+                f"the server at {self.server} did not answer with a Stockade API document",
+                hint="check --server: it must point at `stockade up`'s address",
+            )
+        return document
+
+
+def _segment(value: str) -> str:
+    """``value`` as one URL path segment (so an id like ``../x`` cannot change the route)."""
+    return quote(value, safe="")

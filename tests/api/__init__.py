@@ -1,0 +1,1 @@
+"""Tests of stockade.api (also home of the in-memory seams the CLI tests reuse)."""

@@ -1,0 +1,33 @@
+"""Fixtures for the API tests: an app over in-memory ports, and a client per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.fakes import InMemoryTenants, TokenAuthenticator
+from stockade.api.app import create_app
+
+
+@pytest.fixture
+def tenants() -> InMemoryTenants:
+    return InMemoryTenants()
+
+
+@pytest.fixture
+def authenticator() -> TokenAuthenticator:
+    return TokenAuthenticator()
+
+
+@pytest.fixture
+def app(tenants: InMemoryTenants, authenticator: TokenAuthenticator) -> FastAPI:
+    return create_app(tenants=tenants, auth=authenticator, version="9.9.9-test")
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client

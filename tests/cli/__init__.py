@@ -1,0 +1,1 @@
+"""Tests of stockade.cli, run against the real API app over in-memory ports."""

@@ -1,0 +1,102 @@
+"""Fixtures for the CLI tests: the CLI wired to an in-process API app through the client seam."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from api.fakes import InMemoryTenants, TokenAuthenticator
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner, Result
+
+from stockade.api.app import create_app
+from stockade.cli.client import StockadeClient
+from stockade.cli.context import CliDeps
+from stockade.cli.main import build_app
+from stockade.server.options import UpOptions
+
+
+class FakeClock:
+    """A clock that only moves when the CLI sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += max(seconds, 1.0)
+
+
+@dataclass
+class UpRecorder:
+    exit_code: int = 0
+    calls: list[UpOptions] = field(default_factory=list)
+
+    def __call__(self, options: UpOptions) -> int:
+        self.calls.append(options)
+        return self.exit_code
+
+
+@dataclass
+class Cli:
+    """Runs ``stockade`` in-process; ``env`` is what the CLI sees as its environment."""
+
+    tenants: InMemoryTenants
+    http: TestClient
+    clock: FakeClock
+    up: UpRecorder
+    env: dict[str, str]
+    servers: list[str] = field(default_factory=list)
+
+    def deps(self, **overrides: Any) -> CliDeps:
+        def client_factory(server: str, token: str | None) -> StockadeClient:
+            self.servers.append(server)
+            return StockadeClient(server, token=token, http=self.http)
+
+        values: dict[str, Any] = {
+            "client_factory": client_factory,
+            "run_up": self.up,
+            "sleep": self.clock.sleep,
+            "clock": self.clock,
+            "poll_interval": 2.0,
+            "stdout_is_tty": lambda: True,
+            "environ": self.env,
+        }
+        values.update(overrides)
+        return CliDeps(**values)
+
+    def __call__(self, *args: str, **overrides: Any) -> Result:
+        return CliRunner().invoke(build_app(self.deps(**overrides)), list(args))
+
+
+@pytest.fixture
+def tenants() -> InMemoryTenants:
+    return InMemoryTenants()
+
+
+@pytest.fixture
+def cli(tenants: InMemoryTenants) -> Iterator[Cli]:
+    app = create_app(tenants=tenants, auth=TokenAuthenticator(), version="test")
+    with TestClient(app) as http:
+        yield Cli(
+            tenants=tenants,
+            http=http,
+            clock=FakeClock(),
+            up=UpRecorder(),
+            env={"STOCKADE_TOKEN": "operator-token"},
+        )
+
+
+def one_error_line(result: Result) -> str:
+    """The single stderr line of a failed command (asserting there is exactly one)."""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output
+    assert lines[0].startswith("error: ")
+    return lines[0]
