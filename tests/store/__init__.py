@@ -1,0 +1,1 @@
+"""Tests of ``stockade.store``; every test that takes ``db`` runs on SQLite and PostgreSQL."""
