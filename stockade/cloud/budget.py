@@ -48,8 +48,10 @@ class RateBudget:
             bucket = self._buckets.get(key)
             if bucket is None:
                 quota = self._quotas.get(service, operation)
-                # the burst is AWS's; only the sustained rate gets the safety margin
-                bucket = TokenBucket.full(quota.rate * self._safety, float(quota.burst), now)
+                # one token of the burst stays unused: it absorbs the skew between reserving
+                # here and the request reaching AWS, so a burst never arrives too early
+                burst = max(1.0, quota.burst - 1.0)
+                bucket = TokenBucket.full(quota.rate * self._safety, burst, now)
                 self._buckets[key] = bucket
             delay = bucket.reserve(now)
             self.calls += 1

@@ -27,6 +27,7 @@ from stockade.cloud.ports import CloudPort, CreationState, StackInfo
 from stockade.domain.errors import (
     AccountCreationFailed,
     CloudError,
+    SpecError,
     StackDeploymentFailed,
     StockadeError,
 )
@@ -70,8 +71,10 @@ def describe_failure(exc: BaseException) -> str:
 class OnboardingQueues:
     """Filled by ``EngineRuntime`` after launch (DBOS registers queues only then)."""
 
-    onboard: Queue | None = None
-    create_account: Queue | None = None
+    #: phase 1; its concurrency is AWS's cap on CreateAccount requests in flight
+    account: Queue | None = None
+    #: phase 2
+    baseline: Queue | None = None
 
 
 @dataclass
@@ -95,24 +98,39 @@ class Onboarding(DBOSConfiguredInstance):
         super().__init__("onboarding")
 
     # -- workflows -------------------------------------------------------------------------
+    # Onboarding runs as two workflows so that no thread waits on another workflow: the first
+    # holds one of AWS's five CreateAccount slots (its queue's concurrency) only while the
+    # account is being created, then enqueues the second, which builds the baseline.
 
     @DBOS.workflow()
     def onboard(self, tenant_id: str) -> str:
+        """Phase 1, on the account queue: validate, create (or find) the account."""
         step = "validate"
         try:
-            stacks = self.begin(tenant_id)
+            self.begin(tenant_id)
             step = "create-account"
-            queue = self.deps.queues.create_account
+            kind, value = self.request_account(tenant_id)
+            account_id = value if kind == "account" else self.await_account(tenant_id, value)
+            step = "start-baseline"
+            queue = self.deps.queues.baseline
             if queue is None:  # pragma: no cover - runtime wiring error
-                raise RuntimeError("the create-account queue is not registered")
-            with SetWorkflowID(f"{DBOS.workflow_id}-account"):
-                handle = queue.enqueue(self.create_account, tenant_id)
-            account_id = handle.get_result()
-            step = "move-account"
+                raise RuntimeError("the baseline queue is not registered")
+            with SetWorkflowID(f"{DBOS.workflow_id}-baseline"):
+                queue.enqueue(self.build_baseline, tenant_id, account_id)
+        except Exception as exc:
+            self.fail(tenant_id, step, describe_failure(exc))
+            return TenantState.FAILED.value
+        return TenantState.PROVISIONING.value
+
+    @DBOS.workflow()
+    def build_baseline(self, tenant_id: str, account_id: str) -> str:
+        """Phase 2, on the baseline queue: place, tag, deploy and check the baseline."""
+        step = "move-account"
+        try:
             self.place_account(tenant_id, account_id)
             step = "tag-account"
             self.tag_account(tenant_id, account_id)
-            for stack_name in stacks:
+            for stack_name in self.baseline_stacks(tenant_id):
                 step = f"deploy-baseline:{stack_name}"
                 self.deploy_baseline_stack(tenant_id, account_id, stack_name)
                 step = f"verify-baseline:{stack_name}"
@@ -124,22 +142,22 @@ class Onboarding(DBOSConfiguredInstance):
             return TenantState.FAILED.value
         return TenantState.ACTIVE.value
 
-    @DBOS.workflow()
-    def create_account(self, tenant_id: str) -> str:
-        """Runs on the create-account queue, whose concurrency is AWS's in-flight cap."""
-        kind, value = self.request_account(tenant_id)
-        if kind == "account":
-            return value
-        return self.await_account(tenant_id, value)
-
     # -- steps -----------------------------------------------------------------------------
 
     @DBOS.step()
-    def begin(self, tenant_id: str) -> list[str]:
-        """Mark the tenant provisioning; return the baseline stacks to deploy, in order."""
+    def begin(self, tenant_id: str) -> None:
+        """Check the tenant still fits the spec and mark it provisioning."""
         tenant = self.deps.repo.get(tenant_id)
-        self.deps.spec.spec.tiers[tenant.tier]  # the tier still exists (KeyError → failed)
+        if tenant.tier not in self.deps.spec.spec.tiers:
+            raise SpecError(
+                f"tenant {tenant_id!r} has tier {tenant.tier!r}, which the spec no longer has",
+                hint="add the tier back to the spec, then `stockade tenant retry`",
+            )
         self.deps.repo.transition(tenant_id, TenantState.PROVISIONING, actor=ACTOR)
+
+    @DBOS.step()
+    def baseline_stacks(self, tenant_id: str) -> list[str]:
+        """The baseline stacks to deploy, in order (a step: recovery replays the same list)."""
         return [stack.name for stack in self.deps.spec.spec.baseline.stacks]
 
     @DBOS.step(**RETRY)
@@ -153,7 +171,7 @@ class Onboarding(DBOSConfiguredInstance):
             return ("request", tenant.create_request_id)
         naming = self.deps.spec.spec.naming
         orgs = self.deps.cloud.organizations()
-        if repo.has_create_intent(tenant_id):
+        if repo.create_intent_at(tenant_id) is not None:
             # a crash (or lost response) between CreateAccount and recording its request id
             found = orgs.find_account_creation(account_name=naming.name(tenant_id))
             if found is not None:
@@ -275,9 +293,9 @@ class Onboarding(DBOSConfiguredInstance):
         d = self.deps
         stack_spec = next(s for s in d.spec.spec.baseline.stacks if s.name == stack_name)
         template = d.spec.templates[stack_spec.template]
-        deployed = {r.logical_id for r in self._stacks(account_id).list_stack_resources(
-            name=stack_name
-        )}
+        deployed = {
+            r.logical_id for r in self._stacks(account_id).list_stack_resources(name=stack_name)
+        }
         missing = sorted(set(template.resources) - deployed)
         if missing:
             kinds = sorted({template.resources[m] for m in missing})

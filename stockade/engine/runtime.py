@@ -10,6 +10,8 @@ Who calls it: ``server`` (start and stop), tests and benchmarks.
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 from dbos import DBOS, DBOSConfig
@@ -20,8 +22,8 @@ from stockade.engine.onboarding import Onboarding, OnboardingDeps
 #: bump when a workflow's step sequence changes incompatibly; in-flight workflows of another
 #: version are not recovered by this code
 WORKFLOW_VERSION = "stockade-workflows-1"
-ONBOARD_QUEUE = "onboard"
-CREATE_ACCOUNT_QUEUE = "create-account"
+ACCOUNT_QUEUE = "onboard-account"
+BASELINE_QUEUE = "onboard-baseline"
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class RuntimeConfig:
     system_database_url: str
     executor_id: str
     onboard_concurrency: int = 50
-    polling_interval: float = 0.1
+    polling_interval: float = 0.05
 
 
 class EngineRuntime:
@@ -54,18 +56,30 @@ class EngineRuntime:
         DBOS.launch()
         self._launched = True
         in_flight = self._quotas.get("organizations", "CreateAccount").concurrent or 5
-        self._deps.queues.create_account = DBOS.register_queue(
-            CREATE_ACCOUNT_QUEUE,
+        self._deps.queues.account = DBOS.register_queue(
+            ACCOUNT_QUEUE,
             global_concurrency=in_flight,
             worker_concurrency=in_flight,
             polling_interval_sec=self._config.polling_interval,
         )
-        self._deps.queues.onboard = DBOS.register_queue(
-            ONBOARD_QUEUE,
+        self._deps.queues.baseline = DBOS.register_queue(
+            BASELINE_QUEUE,
             worker_concurrency=self._config.onboard_concurrency,
             polling_interval_sec=self._config.polling_interval,
         )
+        self._wait_for_queue_workers((ACCOUNT_QUEUE, BASELINE_QUEUE))
         return self.onboarding
+
+    @staticmethod
+    def _wait_for_queue_workers(names: tuple[str, ...], timeout: float = 5.0) -> None:
+        """DBOS notices queues registered after launch on its next scan (about a second);
+        wait for it, so the first workflows do not sit a second in their queue."""
+        wanted = {f"queue-worker-{name}" for name in names}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if wanted <= {t.name for t in threading.enumerate()}:
+                return
+            time.sleep(0.02)
 
     def shutdown(self) -> None:
         if self._launched:

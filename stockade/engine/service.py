@@ -19,9 +19,7 @@ from stockade.store.tenants import TenantRepository
 
 
 class TenantService:
-    def __init__(
-        self, *, repo: TenantRepository, spec: FleetSpec, onboarding: Onboarding
-    ) -> None:
+    def __init__(self, *, repo: TenantRepository, spec: FleetSpec, onboarding: Onboarding) -> None:
         self._repo = repo
         self._spec = spec
         self._onboarding = onboarding
@@ -66,7 +64,7 @@ class TenantService:
         return len(pending)
 
     def _start(self, tenant: Tenant) -> None:
-        queue = self._onboarding.deps.queues.onboard
+        queue = self._onboarding.deps.queues.account
         if queue is None:
             raise StoreError("the engine is not running", hint="start it with `stockade up`")
         with SetWorkflowID(tenant.workflow_id):

@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 
 @dataclass(frozen=True)
 class EngineTiming:
-    #: between two DescribeCreateAccountStatus calls for one request
-    account_poll_interval: float = 5.0
+    #: between two DescribeCreateAccountStatus calls for one request (the rate budget spaces
+    #: them further when many creations are in flight)
+    account_poll_interval: float = 3.0
     #: a CreateAccount request still IN_PROGRESS after this is reported as failed
     account_timeout: float = 1800.0
     #: between two DescribeStacks calls while a stack operation runs

@@ -94,9 +94,10 @@ class Organizations:
                 for status in page["CreateAccountStatuses"]:
                     if status.get("AccountName") != account_name:
                         continue
-                    if newest is None or status["RequestedTimestamp"] > newest[
-                        "RequestedTimestamp"
-                    ]:
+                    if (
+                        newest is None
+                        or status["RequestedTimestamp"] > newest["RequestedTimestamp"]
+                    ):
                         newest = status
         return _creation(newest) if newest else None
 

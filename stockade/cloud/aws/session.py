@@ -39,11 +39,23 @@ class ClientHook(Protocol):
 
 
 @dataclass(frozen=True)
+class StaticCredentials:
+    """Explicit credentials (the sandbox's); AWS deployments use the default credential chain."""
+
+    access_key_id: str
+    secret_access_key: str
+
+    def __repr__(self) -> str:
+        return f"StaticCredentials(access_key_id={self.access_key_id!r})"
+
+
+@dataclass(frozen=True)
 class AwsTarget:
     """Where the adapters send requests: AWS itself (``endpoint_url`` None) or the sandbox."""
 
     region: str
     endpoint_url: str | None = None
+    credentials: StaticCredentials | None = None
     max_pool_connections: int = 64
     max_attempts: int = 4
 
@@ -54,7 +66,6 @@ class AwsCloud:
     def __init__(
         self,
         *,
-        session: boto3.Session,
         target: AwsTarget,
         budget: RateBudget,
         hooks: Sequence[ClientHook] = (),
@@ -62,7 +73,12 @@ class AwsCloud:
         max_cached_accounts: int = 2048,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._session = session
+        creds = target.credentials
+        self._session = boto3.Session(
+            region_name=target.region,
+            aws_access_key_id=creds.access_key_id if creds else None,
+            aws_secret_access_key=creds.secret_access_key if creds else None,
+        )
         self._target = target
         self._budget = budget
         self._hooks = tuple(hooks)

@@ -1,1 +1,11 @@
-"""(see DESIGN.md)"""
+"""The embedded sandbox AWS: moto in a child process, made to behave more like AWS.
+
+- ``process``: ``SandboxProcess`` starts/stops the server; ``journal_instance_id``, ``wipe``.
+- ``server`` (the child process), ``app`` (its middleware: lock, deterministic ids, journal),
+  ``journal``, ``wire``, ``organizations`` and ``creations`` (asynchronous CreateAccount,
+  injected failures).
+- ``hooks``: ``SandboxHooks``, client-side latency, quota throttling and account routing.
+
+Who calls it: the server composition root and tests. Import the submodules directly; this
+package module stays empty so the server process starts without importing moto or botocore.
+"""

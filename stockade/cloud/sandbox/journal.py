@@ -14,6 +14,7 @@ so reading the header stays cheap.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import time
@@ -194,7 +195,6 @@ def _fsync_path(path: Path) -> None:
 
 
 def _fsync_dir(path: Path) -> None:
-    try:
+    # some platforms cannot fsync a directory; the file itself is synced either way
+    with contextlib.suppress(OSError):
         _fsync_path(path)
-    except OSError:  # some platforms cannot fsync a directory; the file itself is synced
-        pass

@@ -1,0 +1,244 @@
+"""The sandbox server's WSGI middleware around moto: one lock, deterministic ids, the journal.
+
+Every request goes through ``SandboxApp``: requests are processed one at a time (moto's
+backends are not thread-safe); before each mutating request moto's random is reseeded from
+(seed, sequence number), so ids depend only on the seed and the order of mutating requests;
+each mutating request that succeeds is appended to the journal and fsync'ed before the client
+gets its response. On start, ``replay`` sends every journaled request through the same path in
+the same order, which rebuilds moto's state with the very same ids.
+
+It also serves the sandbox's own endpoints (``GET /_stockade/sandbox``, ``POST
+/_stockade/faults``) and hands Organizations calls to ``organizations.OrganizationsRealism``.
+
+Who calls it: ``cloud.sandbox.server`` builds one per sandbox process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+from moto.iam.models import get_account_id_from
+from moto.moto_api._internal import mock_random
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.organizations.utils import make_random_create_account_status_id
+
+from stockade.cloud.sandbox import wire
+from stockade.cloud.sandbox.creations import AccountCreations, Fault, FaultError
+from stockade.cloud.sandbox.journal import Journal
+from stockade.cloud.sandbox.organizations import TARGET_PREFIX, OrganizationsRealism
+from stockade.domain.errors import SandboxError
+
+log = logging.getLogger("stockade.sandbox")
+
+INFO_PATH = "/_stockade/sandbox"
+FAULTS_PATH = "/_stockade/faults"
+_ACCESS_KEY = re.compile(r"Credential=([A-Za-z0-9]+)/")
+
+
+def derive_seed(seed: int, seq: int) -> int:
+    """The random seed for mutating request number ``seq`` (stable across processes)."""
+    digest = hashlib.sha256(f"stockade-sandbox:{seed}:{seq}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+class AccountResolver:
+    """Which account moto acts as for a request, with the access-key lookup cached.
+
+    moto maps an access key to its account by scanning every account's keys, on every request
+    without an ``x-moto-account-id`` header: slow with thousands of accounts. A key never
+    changes account, so the answer is cached, and the middleware adds the header itself.
+    """
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, str] = {}
+
+    def __call__(self, environ: WSGIEnvironment) -> str:
+        header = environ.get("HTTP_X_MOTO_ACCOUNT_ID")
+        if header:
+            return str(header)
+        match = _ACCESS_KEY.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+        key = match.group(1) if match else "AKIAEXAMPLE"
+        account = self._by_key.get(key)
+        if account is None:
+            account = str(get_account_id_from(key))
+            self._by_key[key] = account
+        return account
+
+
+class CachedDispatcher(DomainDispatcherApplication):
+    """moto's service dispatcher, remembering which backend serves which host name.
+
+    moto's own lookup stats every backend module's directory on each request.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(create_backend_app)
+        self._backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backends:
+            self._backends[host] = super().get_backend_for_host(host)
+        return self._backends[host]
+
+
+class SandboxApp:
+    """The WSGI app the sandbox server runs: moto behind our lock, journal and realism."""
+
+    def __init__(
+        self,
+        inner: WSGIApplication,
+        journal: Journal,
+        *,
+        port: int,
+        time_scale: float,
+        create_account_delay: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._inner = inner
+        self._journal = journal
+        self._port = port
+        self._time_scale = time_scale
+        self._create_account_delay = create_account_delay
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seq = 0  # mutating requests applied so far (journaled or replayed)
+        self._closed = False
+        self.restored_requests = 0
+        self._creations = AccountCreations(delay=create_account_delay / time_scale)
+        self._accounts = AccountResolver()
+        self._organizations = OrganizationsRealism(
+            self._creations,
+            new_request_id=lambda: str(mock_random.uuid4()),
+            new_creation_id=make_random_create_account_status_id,
+        )
+
+    @property
+    def seed(self) -> int:
+        return self._journal.header.seed
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "instance_id": self._journal.header.instance_id,
+            "restored_requests": self.restored_requests,
+            "seed": self.seed,
+            "time_scale": self._time_scale,
+            "create_account_delay": self._create_account_delay,
+        }
+
+    def replay(self) -> int:
+        """Re-apply every journaled request in order; return how many were replayed."""
+        with self._lock:
+            for entry in self._journal.entries():
+                if entry.seq != self._seq + 1:
+                    raise SandboxError(
+                        f"journal entry {entry.seq} is out of sequence (expected {self._seq + 1})",
+                        hint="wipe the sandbox state (and Stockade's database) to start fresh",
+                    )
+                environ = wire.environ_for(entry, server_port=self._port)
+                reply = self._handle(environ, entry.body, now=entry.time, replaying=True)
+                if reply.status >= 400:
+                    raise SandboxError(
+                        f"journal entry {entry.seq} ({entry.method} {entry.path}) no longer "
+                        f"replays: HTTP {reply.status} {reply.body[:300]!r}",
+                        hint="the moto version may have changed; wipe the sandbox state "
+                        "(and Stockade's database) to start fresh",
+                    )
+                self.restored_requests += 1
+        return self.restored_requests
+
+    def close(self) -> None:
+        """Wait for the request in flight, then close the journal; later requests get 503.
+
+        Also the state after a failed journal write (see ``_handle``).
+        """
+        with self._lock:
+            self._closed = True
+            self._journal.close()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        body = wire.read_body(environ)
+        with self._lock:
+            if self._closed:
+                reply = wire.json_reply(503, {"error": "sandbox is stopping"}, request_id="-")
+            else:
+                reply = self._handle(environ, body, now=self._clock(), replaying=False)
+        return wire.send(reply, start_response)
+
+    # -- one request, live or replayed; the caller holds the lock --------------------------
+
+    def _handle(
+        self, environ: WSGIEnvironment, body: bytes, *, now: float, replaying: bool
+    ) -> wire.Reply:
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        path = str(environ.get("PATH_INFO", ""))
+        if path == INFO_PATH and method in ("GET", "HEAD"):
+            return wire.json_reply(
+                200, self.info(), request_id="-", content_type="application/json"
+            )
+        if "HTTP_X_MOTO_ACCOUNT_ID" not in environ:
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = self._accounts(environ)
+        operation = wire.operation_name(environ, body)
+        if not wire.is_mutating(method, operation):
+            return self._dispatch(environ, body, now=now)
+        seq = self._seq + 1
+        mock_random.seed(derive_seed(self.seed, seq))
+        reply = self._dispatch(environ, body, now=now)
+        if reply.status < 400:
+            if not replaying:
+                try:
+                    self._journal.append(wire.entry_for(environ, body, seq=seq, time=now))
+                except OSError:
+                    # moto has applied a change the journal cannot hold: a restart would not
+                    # restore it, so refuse everything from now on rather than drift
+                    log.exception("cannot write the journal; the sandbox stops serving")
+                    self._closed = True
+                    return wire.json_reply(
+                        503, {"error": "sandbox journal write failed"}, request_id="-"
+                    )
+            self._seq = seq
+        return reply
+
+    def _dispatch(self, environ: WSGIEnvironment, body: bytes, *, now: float) -> wire.Reply:
+        path = str(environ.get("PATH_INFO", ""))
+        if path.startswith("/_stockade/"):
+            if path == FAULTS_PATH and environ.get("REQUEST_METHOD") == "POST":
+                return self._add_fault(body)
+            return wire.json_reply(
+                404,
+                {"error": f"no such sandbox endpoint: {path}"},
+                request_id="-",
+                content_type="application/json",
+            )
+        operation = OrganizationsRealism.operation_of(environ.get("HTTP_X_AMZ_TARGET"))
+        if operation is None:
+            return wire.call_app(self._inner, environ, body)
+
+        def forward(as_operation: str, forward_body: bytes) -> wire.Reply:
+            copy = dict(environ)
+            copy["HTTP_X_AMZ_TARGET"] = TARGET_PREFIX + as_operation
+            return wire.call_app(self._inner, copy, forward_body)
+
+        return self._organizations.handle(
+            operation, body, caller=self._accounts(environ), now=now, forward=forward
+        )
+
+    def _add_fault(self, body: bytes) -> wire.Reply:
+        try:
+            fault = Fault.parse(json.loads(body or b"null"))
+        except (ValueError, FaultError) as exc:
+            return wire.json_reply(
+                400, {"error": str(exc)}, request_id="-", content_type="application/json"
+            )
+        self._creations.add_fault(fault)
+        log.info(
+            "fault injected: %s -> %s (times=%s)", fault.pattern, fault.reason, fault.remaining
+        )
+        return wire.json_reply(200, {"ok": True}, request_id="-", content_type="application/json")

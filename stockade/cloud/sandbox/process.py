@@ -1,0 +1,296 @@
+"""Start, probe and stop the sandbox server as a child process of the caller.
+
+``SandboxProcess`` picks a free loopback port, spawns ``python -m
+stockade.cloud.sandbox.server`` with its output in ``state_dir/sandbox.log``, and waits until
+the server answers ``GET /_stockade/sandbox`` (after it has replayed its journal). The child
+dies with its parent; ``stop()`` asks it to exit (SIGTERM) and kills it if it will not.
+
+The child is spawned from a dedicated thread that lives until ``stop()``: Linux delivers the
+parent-death signal when the *thread* that forked the child exits, so spawning from a
+short-lived worker thread would otherwise kill the sandbox with that thread.
+
+Who calls it: the server composition root (``stockade up --sandbox``), tests and benchmarks.
+``journal_instance_id`` and ``wipe`` let the composition root compare the sandbox with
+Stockade's database before starting either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from stockade.cloud.sandbox.journal import journal_path, lock_path, read_header
+from stockade.domain.errors import SandboxError, ValidationError
+from stockade.settings import SandboxSettings
+
+LOG_NAME = "sandbox.log"
+_EXIT_PORT_IN_USE = 75  # stockade.cloud.sandbox.server.EXIT_PORT_IN_USE (not imported: heavy)
+_PORT_ATTEMPTS = 3
+#: plain HTTP to 127.0.0.1, never through a proxy from the environment
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def journal_instance_id(state_dir: Path) -> str | None:
+    """The instance id recorded in ``state_dir``'s journal, or None if there is no journal."""
+    header = read_header(journal_path(state_dir))
+    return header.instance_id if header else None
+
+
+def wipe(state_dir: Path) -> None:
+    """Delete the sandbox's journal, so the next start is a fresh, empty AWS."""
+    import fcntl
+
+    lock = lock_path(state_dir)
+    if lock.exists():
+        fd = os.open(lock, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SandboxError(
+                f"cannot wipe {state_dir}: a sandbox is running on it",
+                hint="stop Stockade (or the sandbox) first",
+            ) from None
+        finally:
+            os.close(fd)
+    journal_path(state_dir).unlink(missing_ok=True)
+
+
+@dataclass
+class _Owner:
+    """The thread that spawned the child, kept alive until the child is gone."""
+
+    proc: subprocess.Popen[bytes] | None = None
+    error: Exception | None = None
+    spawned: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+class SandboxProcess:
+    """One sandbox server child process on a state directory."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        settings: SandboxSettings,
+        *,
+        start_timeout: float = 120.0,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.settings = settings
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self._owner: _Owner | None = None
+        self._port: int | None = None
+        self._info: dict[str, Any] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Spawn the server and wait until it has restored its state and answers."""
+        if self._owner is not None:
+            raise SandboxError("the sandbox is already running", hint="call stop() first")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        for _attempt in range(_PORT_ATTEMPTS):
+            port = _free_port()
+            self._owner = self._spawn(port)
+            try:
+                self._info = self._wait_ready(port)
+            except _PortTaken:
+                self._release()
+                continue
+            except BaseException:
+                self.stop()
+                raise
+            self._port = port
+            return
+        raise SandboxError(
+            "no free loopback port for the sandbox after several attempts",
+            hint=f"see {self.log_path}",
+        )
+
+    def stop(self) -> None:
+        """SIGTERM the server, wait, SIGKILL after ``stop_timeout``. Safe to call twice."""
+        owner = self._owner
+        if owner is None:
+            return
+        proc = owner.proc
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._release()
+
+    def __enter__(self) -> SandboxProcess:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- what callers need ----------------------------------------------------------------
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / LOG_NAME
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._port is None:
+            raise SandboxError("the sandbox is not running", hint="call start() first")
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def instance_id(self) -> str:
+        return str(self._require_info()["instance_id"])
+
+    @property
+    def restored_requests(self) -> int:
+        return int(self._require_info()["restored_requests"])
+
+    @property
+    def pid(self) -> int | None:
+        owner = self._owner
+        return owner.proc.pid if owner is not None and owner.proc is not None else None
+
+    def inject_fault(self, account_name: str, reason: str, times: int | None = 1) -> None:
+        """Make CreateAccount fail with ``reason`` for names matching the glob ``account_name``.
+
+        ``times`` None means every matching creation fails. Journaled like any other change.
+        """
+        payload = json.dumps({"account_name": account_name, "reason": reason, "times": times})
+        request = urllib.request.Request(  # noqa: S310 - always http://127.0.0.1
+            f"{self.endpoint_url}/_stockade/faults",
+            data=payload.encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with _OPENER.open(request, timeout=30) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")
+            if exc.code == 400:
+                raise ValidationError(f"sandbox refused the fault: {detail}") from exc
+            raise SandboxError(f"sandbox fault injection failed: HTTP {exc.code} {detail}") from exc
+        except OSError as exc:
+            raise SandboxError(f"sandbox fault injection failed: {exc}") from exc
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _require_info(self) -> dict[str, Any]:
+        if self._info is None:
+            raise SandboxError("the sandbox is not running", hint="call start() first")
+        return self._info
+
+    def _argv(self, port: int) -> list[str]:
+        s = self.settings
+        return [
+            sys.executable,
+            "-m",
+            "stockade.cloud.sandbox.server",
+            "--port", str(port),
+            "--state-dir", str(self.state_dir),
+            "--seed", str(s.seed),
+            "--time-scale", repr(s.time_scale),
+            "--create-account-delay", repr(s.create_account_delay),
+            "--parent-pid", str(os.getpid()),
+        ]  # fmt: skip
+
+    def _spawn(self, port: int) -> _Owner:
+        owner = _Owner()
+        argv = self._argv(port)
+
+        def run() -> None:
+            try:
+                with self.log_path.open("ab") as log:
+                    owner.proc = subprocess.Popen(
+                        argv,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,  # a terminal's Ctrl-C reaches the parent only
+                        close_fds=True,
+                    )
+            except (OSError, ValueError) as exc:  # handed to start(), which re-raises it
+                owner.error = exc
+            finally:
+                owner.spawned.set()
+            owner.release.wait()
+
+        threading.Thread(target=run, name="stockade-sandbox-owner", daemon=True).start()
+        owner.spawned.wait()
+        if owner.error is not None:
+            raise SandboxError(f"could not start the sandbox: {owner.error}") from owner.error
+        return owner
+
+    def _release(self) -> None:
+        owner, self._owner = self._owner, None
+        self._port = None
+        self._info = None
+        if owner is not None:
+            owner.release.set()
+
+    def _wait_ready(self, port: int) -> dict[str, Any]:
+        assert self._owner is not None and self._owner.proc is not None
+        proc = self._owner.proc
+        url = f"http://127.0.0.1:{port}/_stockade/sandbox"
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            code = proc.poll()
+            if code == _EXIT_PORT_IN_USE:
+                raise _PortTaken
+            if code is not None:
+                raise SandboxError(
+                    f"the sandbox exited with status {code} while starting; "
+                    f"{self.log_path} ends with:\n{self._log_tail()}",
+                    hint="fix the cause shown in the log, or wipe the sandbox state",
+                )
+            try:
+                with _OPENER.open(url, timeout=2) as response:
+                    info: dict[str, Any] = json.loads(response.read())
+                    return info
+            except (OSError, ValueError):
+                time.sleep(0.05)
+        raise SandboxError(
+            f"the sandbox did not answer within {self.start_timeout:.0f} s; "
+            f"{self.log_path} ends with:\n{self._log_tail()}",
+            hint="a long journal takes a while to replay; raise the start timeout or wipe it",
+        )
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text("utf-8", "replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class _PortTaken(Exception):
+    """The child could not bind the port chosen for it."""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

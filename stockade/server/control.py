@@ -1,0 +1,198 @@
+"""Build and tear down one running control plane: store, sandbox or AWS, engine and service.
+
+``start_control_plane`` is shared by ``stockade up``, the benchmarks and the end-to-end tests, so
+they all run exactly the same wiring. It also keeps the sandbox and the database consistent:
+either the sandbox restores the state the database points at, or both start fresh and the
+returned ``notices`` say so.
+
+Who calls it: ``server.up`` (the ``stockade up`` command), ``bench/``, tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from stockade.cloud.aws.session import AwsCloud, AwsTarget, ClientHook, StaticCredentials
+from stockade.cloud.budget import RateBudget
+from stockade.cloud.sandbox.hooks import SandboxHooks
+from stockade.cloud.sandbox.process import SandboxProcess, journal_instance_id, wipe
+from stockade.domain.errors import SpecError
+from stockade.domain.quotas import DEFAULT_QUOTAS
+from stockade.engine.bootstrap import OrgLayout, bootstrap_organization
+from stockade.engine.onboarding import OnboardingDeps
+from stockade.engine.runtime import EngineRuntime, RuntimeConfig
+from stockade.engine.service import TenantService
+from stockade.engine.timing import EngineTiming
+from stockade.scaffold import example_spec_path
+from stockade.settings import SandboxSettings, Settings
+from stockade.spec.loader import LoadedSpec, load_spec
+from stockade.store.audit import AuditLog
+from stockade.store.db import Database
+from stockade.store.meta import MetaStore
+from stockade.store.tenants import TenantRepository
+from stockade.store.tokens import TokenStore
+
+SANDBOX_META_KEY = "sandbox_instance"
+#: the sandbox's management account credentials (moto accepts any; these never reach AWS)
+SANDBOX_CREDENTIALS = StaticCredentials(
+    access_key_id="AKIASANDBOXSTOCKADE0",
+    secret_access_key="sandbox-secret-not-a-real-key",  # noqa: S106 - not a secret
+)
+
+
+@dataclass
+class ControlPlane:
+    settings: Settings
+    mode: Literal["sandbox", "aws"]
+    spec: LoadedSpec
+    db: Database
+    repo: TenantRepository
+    audit: AuditLog
+    tokens: TokenStore
+    cloud: AwsCloud
+    budget: RateBudget
+    layout: OrgLayout
+    runtime: EngineRuntime
+    service: TenantService
+    sandbox: SandboxProcess | None = None
+    hooks: SandboxHooks | None = None
+    time_scale: float = 1.0
+    notices: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Stop the engine, then the sandbox, then the database. Safe to call twice."""
+        self.runtime.shutdown()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+        self.db.dispose()
+
+
+def resolve_spec_path(spec_path: Path | None, mode: str) -> Path:
+    if spec_path is not None:
+        return spec_path
+    local = Path("stockade.yaml")
+    if local.exists():
+        return local
+    if mode == "sandbox":
+        return example_spec_path()
+    raise SpecError(
+        "no fleet spec: ./stockade.yaml does not exist",
+        hint="run `stockade init` or pass --spec FILE",
+    )
+
+
+def _reconcile_sandbox_state(
+    db: Database, repo: TenantRepository, state_dir: Path, settings: Settings
+) -> list[str]:
+    """Keep the database and the sandbox journal pointing at the same sandbox instance."""
+    meta = MetaStore(db)
+    recorded = meta.get(SANDBOX_META_KEY)
+    journal = journal_instance_id(state_dir)
+    if recorded == journal:
+        return []
+    tenants = sum(repo.count_by_state().values())
+    if recorded is None and tenants == 0:
+        return []  # a fresh database adopts whatever sandbox is there
+    # they disagree: the database points at accounts the sandbox does not hold (or vice versa)
+    wipe(state_dir)
+    removed = repo.delete_all()
+    dbos_db = settings.home / "dbos.sqlite"
+    if settings.resolved_system_database_url().endswith(str(dbos_db.resolve())):
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{dbos_db}{suffix}").unlink()
+    return [
+        "the sandbox's saved state does not match the database "
+        f"(database: {recorded or 'none'}, sandbox: {journal or 'none'}); "
+        f"starting both fresh ({removed} tenant record(s) removed)"
+    ]
+
+
+def start_control_plane(
+    settings: Settings,
+    *,
+    mode: Literal["sandbox", "aws"] = "sandbox",
+    spec_path: Path | None = None,
+    sandbox_settings: SandboxSettings | None = None,
+) -> ControlPlane:
+    """Start everything but the HTTP server; the caller must ``close()`` the result."""
+    spec = load_spec(resolve_spec_path(spec_path, mode))
+    settings.home.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url())
+    try:
+        db.migrate()
+        audit = AuditLog(db)
+        repo = TenantRepository(db, audit)
+        notices: list[str] = []
+        sandbox: SandboxProcess | None = None
+        hooks: SandboxHooks | None = None
+        time_scale = 1.0
+        if mode == "sandbox":
+            sb = sandbox_settings or SandboxSettings()
+            time_scale = sb.time_scale
+            state_dir = settings.home / "sandbox"
+            notices += _reconcile_sandbox_state(db, repo, state_dir, settings)
+            sandbox = SandboxProcess(state_dir, sb)
+            sandbox.start()
+            MetaStore(db).set(SANDBOX_META_KEY, sandbox.instance_id)
+            if sandbox.restored_requests:
+                notices.append(
+                    f"sandbox restored from its journal ({sandbox.restored_requests} requests)"
+                )
+            hooks = SandboxHooks(DEFAULT_QUOTAS, sb.time_scale, sb.latency, sb.enforce_quotas)
+            target = AwsTarget(
+                region=spec.spec.home_region,
+                endpoint_url=sandbox.endpoint_url,
+                credentials=SANDBOX_CREDENTIALS,
+            )
+        else:
+            target = AwsTarget(region=spec.spec.home_region)
+        budget = RateBudget(DEFAULT_QUOTAS.scaled(time_scale), safety=settings.rate_safety)
+        client_hooks: list[ClientHook] = [hooks] if hooks is not None else []
+        cloud = AwsCloud(target=target, budget=budget, hooks=client_hooks)
+        layout = bootstrap_organization(cloud, spec.spec)
+        deps = OnboardingDeps(
+            repo=repo,
+            cloud=cloud,
+            spec=spec,
+            layout=layout,
+            timing=EngineTiming().scaled(time_scale),
+        )
+        runtime = EngineRuntime(
+            RuntimeConfig(
+                system_database_url=settings.resolved_system_database_url(),
+                executor_id=settings.executor_id,
+                onboard_concurrency=settings.onboard_concurrency,
+            ),
+            deps,
+            DEFAULT_QUOTAS,
+        )
+        onboarding = runtime.launch()
+        service = TenantService(repo=repo, spec=spec.spec, onboarding=onboarding)
+        service.resume_pending()
+    except BaseException:
+        if "sandbox" in locals() and sandbox is not None:
+            sandbox.stop()
+        db.dispose()
+        raise
+    return ControlPlane(
+        settings=settings,
+        mode=mode,
+        spec=spec,
+        db=db,
+        repo=repo,
+        audit=audit,
+        tokens=TokenStore(db),
+        cloud=cloud,
+        budget=budget,
+        layout=layout,
+        runtime=runtime,
+        service=service,
+        sandbox=sandbox,
+        hooks=hooks,
+        time_scale=time_scale,
+        notices=notices,
+    )
