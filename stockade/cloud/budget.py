@@ -19,13 +19,18 @@ from stockade.domain.ratelimit import TokenBucket
 
 
 class RateBudget:
-    """Thread-safe blocking token buckets, one per (account, service, operation)."""
+    """Thread-safe blocking token buckets, one per (account, service, operation).
+
+    ``safety`` is the share of AWS's sustained rate used; ``skew`` (seconds) is added to the
+    interval between two tokens, so calls that leave a little late never bunch up at AWS.
+    """
 
     def __init__(
         self,
         quotas: QuotaTable,
         *,
         safety: float = 0.95,
+        skew: float = 0.01,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -33,6 +38,7 @@ class RateBudget:
             raise ValueError("safety must be in (0, 1]")
         self._quotas = quotas
         self._safety = safety
+        self._skew = skew
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -48,10 +54,11 @@ class RateBudget:
             bucket = self._buckets.get(key)
             if bucket is None:
                 quota = self._quotas.get(service, operation)
-                # one token of the burst stays unused: it absorbs the skew between reserving
-                # here and the request reaching AWS, so a burst never arrives too early
-                burst = max(1.0, quota.burst - 1.0)
-                bucket = TokenBucket.full(quota.rate * self._safety, burst, now)
+                # each token comes ``skew`` seconds later than the safe rate alone would
+                # allow: that absorbs the delay between reserving here and the request
+                # reaching AWS, which varies from call to call
+                interval = 1.0 / (quota.rate * self._safety) + self._skew
+                bucket = TokenBucket.full(1.0 / interval, float(quota.burst), now)
                 self._buckets[key] = bucket
             delay = bucket.reserve(now)
             self.calls += 1

@@ -1,1 +1,1 @@
-"""Pure domain: spec models, lifecycle, quotas, rate math and error types. No I/O, no other layer."""
+"""Pure domain: spec models, lifecycle, quotas, rate math, errors. No I/O, no other layer."""

@@ -117,7 +117,7 @@ class Onboarding(DBOSConfiguredInstance):
                 raise RuntimeError("the baseline queue is not registered")
             with SetWorkflowID(f"{DBOS.workflow_id}-baseline"):
                 queue.enqueue(self.build_baseline, tenant_id, account_id)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any error must end as a failed tenant
             self.fail(tenant_id, step, describe_failure(exc))
             return TenantState.FAILED.value
         return TenantState.PROVISIONING.value
@@ -137,7 +137,7 @@ class Onboarding(DBOSConfiguredInstance):
                 self.verify_baseline_stack(tenant_id, account_id, stack_name)
             step = "activate"
             self.finish(tenant_id)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any error must end as a failed tenant
             self.fail(tenant_id, step, describe_failure(exc))
             return TenantState.FAILED.value
         return TenantState.ACTIVE.value

@@ -13,7 +13,7 @@ from typing import cast
 from stockade.api.auth import Principal, Role
 from stockade.store.tokens import TokenStore
 
-ADMIN_TOKEN_FILE = "admin-token"
+ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name
 
 
 class StoreAuthenticator:

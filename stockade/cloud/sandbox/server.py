@@ -113,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     os._exit(0)
 
 
+def _warm_up() -> None:
+    import importlib
+
+    importlib.import_module("moto.cloudformation.parsing")
+
+
 def _serve(args: argparse.Namespace, stop: threading.Event) -> None:
     """Restore the journal, then serve until ``stop`` is set."""
     # heavy imports only now, with the parent-death guard in place
@@ -124,6 +130,9 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> None:
     from stockade.cloud.sandbox.journal import Journal, journal_path
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    # moto's CloudFormation imports every backend it can provision (seconds of CPU): do it in
+    # the background now, not inside the first CreateStack while every other request waits
+    threading.Thread(target=_warm_up, name="sandbox-warm-up", daemon=True).start()
     journal = Journal(journal_path(args.state_dir), seed=args.seed)
     if journal.header.seed != args.seed:
         log.warning(
