@@ -70,3 +70,7 @@ def build_app(deps: CliDeps | None = None) -> typer.Typer:
 def main() -> None:
     """Console-script entry point."""
     build_app()()
+
+
+if __name__ == "__main__":  # `python -m stockade.cli.main`, as the end-to-end tests run it
+    main()

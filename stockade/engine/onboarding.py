@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from dbos import DBOS, DBOSConfiguredInstance, Queue, SetWorkflowID
 from dbos._error import DBOSMaxStepRetriesExceeded
@@ -93,9 +93,23 @@ class OnboardingDeps:
 class Onboarding(DBOSConfiguredInstance):
     """DBOS workflows and steps of onboarding; one instance per process, named ``onboarding``."""
 
+    #: DBOS keeps configured instances in its process-wide registry for ever and refuses a
+    #: second one under the same name, so a process that starts a second engine (tests, a
+    #: restart in place) rebinds the instance it registered first instead of making another.
+    _registered: ClassVar[Onboarding | None] = None
+
     def __init__(self, deps: OnboardingDeps) -> None:
         self.deps = deps
         super().__init__("onboarding")
+
+    @classmethod
+    def bind(cls, deps: OnboardingDeps) -> Onboarding:
+        """The process's onboarding instance, now working with ``deps``."""
+        if cls._registered is None:
+            cls._registered = cls(deps)
+        else:
+            cls._registered.deps = deps
+        return cls._registered
 
     # -- workflows -------------------------------------------------------------------------
     # Onboarding runs as two workflows so that no thread waits on another workflow: the first

@@ -52,7 +52,7 @@ class EngineRuntime:
         }
         DBOS(config=dbos_config)
         # configured instances must exist before launch so recovery can find them
-        self.onboarding = Onboarding(self._deps)
+        self.onboarding = Onboarding.bind(self._deps)
         DBOS.launch()
         self._launched = True
         in_flight = self._quotas.get("organizations", "CreateAccount").concurrent or 5

@@ -9,7 +9,10 @@
 - with ``enforce_quotas`` it keeps AWS's token bucket per (account, service, operation) and,
   when the bucket is empty, answers in AWS's place with AWS's own throttling error for that
   protocol, without sending anything. boto3 raises the same ``ClientError`` and botocore's retry
-  handler treats it exactly as it treats AWS's.
+  handler treats it exactly as it treats AWS's;
+- ``inject_throttling`` makes the next N calls of one operation (any account) throttled the
+  same way, whatever the buckets say (and whether quotas are enforced or not), so tests can
+  check that throttling is retried and never fails a workflow.
 
 Quotas: pass AWS's *unscaled* ``QuotaTable`` (``domain.quotas.DEFAULT_QUOTAS``); the hooks
 scale it (listed and default quotas alike) by ``time_scale`` themselves. Services and operations are
@@ -120,6 +123,8 @@ class SandboxHooks:
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
         self._throttled: dict[str, int] = {}
+        #: (service, operation) -> calls still to throttle, from ``inject_throttling``
+        self._injected: dict[tuple[str, str], int] = {}
         self._calls = 0
 
     @property
@@ -133,6 +138,22 @@ class SandboxHooks:
         """Attempts refused, by ``"<service>.<Operation>"`` (a snapshot)."""
         with self._lock:
             return dict(self._throttled)
+
+    def inject_throttling(self, service: str, operation: str, count: int) -> None:
+        """Throttle the next ``count`` calls of ``operation`` (any account, any client).
+
+        ``service`` and ``operation`` are named as in botocore's event names (``organizations``,
+        ``CreateAccount``). Each refused attempt gets AWS's throttling error for the service's
+        protocol and is counted in ``throttled``, exactly as a quota refusal; it takes no token
+        from the operation's bucket. Repeated injections add up.
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError("count must be a non-negative integer")
+        if count == 0:
+            return
+        key = (service, operation)
+        with self._lock:
+            self._injected[key] = self._injected.get(key, 0) + count
 
     def install(self, client: BaseClient, *, account_id: str | None) -> None:
         """Register the hooks on this client only (its own copy of the event system)."""
@@ -160,22 +181,40 @@ class SandboxHooks:
         client.meta.events.register(f"before-send.{service}", cast(Any, before_send))
 
     def _admit(self, account: str, service: str, operation: str) -> bool:
-        key = (account, service, operation)
         with self._lock:
             self._calls += 1
-            if not self._enforce:
-                return True
-            now = self._clock()
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                quota = self._quotas.get(service, operation)
-                bucket = TokenBucket.full(quota.rate, float(quota.burst), now)
-                self._buckets[key] = bucket
-            if bucket.try_take(now):
-                return True
-            name = f"{service}.{operation}"
-            self._throttled[name] = self._throttled.get(name, 0) + 1
+            if self._take_injected(service, operation) or not self._bucket_admits(
+                account, service, operation
+            ):
+                name = f"{service}.{operation}"
+                self._throttled[name] = self._throttled.get(name, 0) + 1
+                return False
+            return True
+
+    def _take_injected(self, service: str, operation: str) -> bool:
+        """Use up one injected throttle for this operation, if any is left (lock held)."""
+        key = (service, operation)
+        left = self._injected.get(key, 0)
+        if left <= 0:
             return False
+        if left == 1:
+            del self._injected[key]
+        else:
+            self._injected[key] = left - 1
+        return True
+
+    def _bucket_admits(self, account: str, service: str, operation: str) -> bool:
+        """Take a token from the operation's bucket if quotas are enforced (lock held)."""
+        if not self._enforce:
+            return True
+        key = (account, service, operation)
+        now = self._clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            quota = self._quotas.get(service, operation)
+            bucket = TokenBucket.full(quota.rate, float(quota.burst), now)
+            self._buckets[key] = bucket
+        return bucket.try_take(now)
 
     def _delay(self, service: str) -> float:
         if self._latency == "off":
