@@ -62,11 +62,13 @@ class CliDeps:
 
 
 def resolve_token(environ: Mapping[str, str], cwd: Path) -> str:
-    """The API token: ``$STOCKADE_TOKEN``, else ``.stockade/admin-token`` in ``cwd``."""
+    """The API token: ``$STOCKADE_TOKEN``, else ``admin-token`` in ``$STOCKADE_HOME``
+    (default ``.stockade`` in ``cwd``), where ``stockade up`` saves it."""
     token = environ.get(TOKEN_ENV, "").strip()
     if token:
         return token
-    path = cwd / TOKEN_FILE
+    home = environ.get("STOCKADE_HOME", "").strip()
+    path = (cwd / home / "admin-token") if home else cwd / TOKEN_FILE
     try:
         token = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:

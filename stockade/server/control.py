@@ -111,15 +111,23 @@ def _reconcile_sandbox_state(
     ]
 
 
+def load_fleet_spec(spec_path: Path | None, mode: str) -> LoadedSpec:
+    """The spec ``stockade up`` runs with (validated, templates linted); raises SpecError."""
+    return load_spec(resolve_spec_path(spec_path, mode))
+
+
 def start_control_plane(
     settings: Settings,
     *,
     mode: Literal["sandbox", "aws"] = "sandbox",
-    spec_path: Path | None = None,
+    spec: LoadedSpec | None = None,
     sandbox_settings: SandboxSettings | None = None,
 ) -> ControlPlane:
-    """Start everything but the HTTP server; the caller must ``close()`` the result."""
-    spec = load_spec(resolve_spec_path(spec_path, mode))
+    """Start everything but the HTTP server; the caller must ``close()`` the result.
+
+    Without ``spec``: ./stockade.yaml, or in sandbox mode the packaged example.
+    """
+    spec = spec or load_fleet_spec(None, mode)
     settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url())
     try:

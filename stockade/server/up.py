@@ -26,7 +26,7 @@ from stockade.api.app import create_app
 from stockade.domain.errors import ConflictError, StockadeError
 from stockade.domain.tenant import TenantRequest, TenantState
 from stockade.server.auth import StoreAuthenticator, ensure_admin_token
-from stockade.server.control import ControlPlane, start_control_plane
+from stockade.server.control import ControlPlane, load_fleet_spec, start_control_plane
 from stockade.server.options import UpOptions
 from stockade.settings import SandboxSettings, Settings
 
@@ -131,12 +131,10 @@ def run_up(options: UpOptions) -> int:
     plane: ControlPlane | None = None
     server: uvicorn.Server | None = None
     try:
+        spec = load_fleet_spec(options.spec_path, options.mode)  # bad input fails first
         console.print(f"[bold]Stockade {stockade.__version__}[/] starting ({options.mode})")
         plane = start_control_plane(
-            settings,
-            mode=options.mode,
-            spec_path=options.spec_path,
-            sandbox_settings=sandbox_settings,
+            settings, mode=options.mode, spec=spec, sandbox_settings=sandbox_settings
         )
         for notice in plane.notices:
             console.print(f"[yellow]note:[/] {notice}")

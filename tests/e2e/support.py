@@ -79,9 +79,7 @@ def tenant_rows(db_path: Path) -> list[tuple[str, str, str | None, str | None]]:
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as conn:
         try:
             return list(
-                conn.execute(
-                    "SELECT tenant_id, state, account_id, create_request_id FROM tenants"
-                )
+                conn.execute("SELECT tenant_id, state, account_id, create_request_id FROM tenants")
             )
         except sqlite3.OperationalError:
             return []

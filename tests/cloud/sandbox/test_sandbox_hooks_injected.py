@@ -26,9 +26,7 @@ def _offline_client(service: str) -> Any:
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        config=Config(
-            retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=2
-        ),
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=2),
     )
 
 
