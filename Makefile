@@ -36,6 +36,7 @@ layers: $(DEV_STAMP)
 	$(BIN)/lint-imports
 
 unit: $(DEV_STAMP)
+	bash scripts/ensure-postgres
 	$(BIN)/pytest -q
 
 bench: $(RUN_STAMP)

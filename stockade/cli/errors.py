@@ -15,7 +15,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 
-from stockade.domain.errors import StockadeError, ValidationError
+from stockade.domain.errors import ConflictError, StockadeError, ValidationError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -37,8 +37,9 @@ class OperationFailedError(StockadeError):
 
 
 def exit_code_for(error: StockadeError) -> int:
-    """2 for bad input (the user can fix the command), 1 for everything else."""
-    return EXIT_USAGE if isinstance(error, ValidationError) else EXIT_FAILED
+    """2 for bad input the user can fix in the command (invalid, or conflicting with what
+    exists, like a duplicate id), 1 for everything else."""
+    return EXIT_USAGE if isinstance(error, ValidationError | ConflictError) else EXIT_FAILED
 
 
 def report(message: str) -> None:

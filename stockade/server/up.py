@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import sys
+import socket
 import threading
 import time
 from types import FrameType
+from typing import NoReturn
 
 import uvicorn
 from rich.console import Console
@@ -23,7 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 import stockade
 from stockade.api.app import create_app
-from stockade.domain.errors import ConflictError, StockadeError
+from stockade.domain.errors import ConflictError, StockadeError, ValidationError
 from stockade.domain.tenant import TenantRequest, TenantState
 from stockade.server.auth import StoreAuthenticator, ensure_admin_token
 from stockade.server.control import ControlPlane, load_fleet_spec, start_control_plane
@@ -115,6 +116,47 @@ def _serve(plane: ControlPlane, token_host: str, port: int) -> uvicorn.Server:
     return server
 
 
+def _announce(
+    plane: ControlPlane, console: Console, sandbox: SandboxSettings, token: str, url: str
+) -> None:
+    for notice in plane.notices:
+        console.print(f"[yellow]note:[/] {notice}")
+    if plane.sandbox is not None:
+        console.print(
+            f"sandbox: {plane.sandbox.endpoint_url} · time scale x{plane.time_scale:g} "
+            f"(AWS quotas, delays and latencies run {plane.time_scale:g} times faster) "
+            f"· latency {sandbox.latency}"
+        )
+    console.print(f"spec: {plane.spec.path} ({plane.spec.content_hash[:12]})")
+    console.print(f"API: [bold]{url}[/]  (OpenAPI at {url}/openapi.json)")
+    home = plane.settings.home
+    console.print(f"admin token: [bold]{token}[/]  (also in {home}/admin-token)")
+    console.print("try: stockade tenant list   (the CLI reads the token from that file)")
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail before starting anything if the API's port is taken."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ValidationError(
+                f"cannot listen on {host}:{port}: {exc.strerror}",
+                hint="stop whatever uses that port, or pass --port",
+            ) from exc
+
+
+def _serve_forever(plane: ControlPlane) -> NoReturn:
+    """Until interrupted; re-enqueue any tenant left without a workflow now and then."""
+    next_resume = time.monotonic() + RESUME_EVERY_SECONDS
+    while True:
+        time.sleep(0.5)
+        if time.monotonic() >= next_resume:
+            plane.service.resume_pending()
+            next_resume = time.monotonic() + RESUME_EVERY_SECONDS
+
+
 def run_up(options: UpOptions) -> int:
     console = Console(stderr=not options.progress)
     settings = Settings()
@@ -124,33 +166,23 @@ def run_up(options: UpOptions) -> int:
     if options.latency is not None:
         sandbox_settings = sandbox_settings.model_copy(update={"latency": options.latency})
 
-    def on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
         raise _Stop
 
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    # explicit handlers: a shell starts background jobs with SIGINT ignored
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     plane: ControlPlane | None = None
     server: uvicorn.Server | None = None
     try:
         spec = load_fleet_spec(options.spec_path, options.mode)  # bad input fails first
+        _check_port(options.host, options.port)
         console.print(f"[bold]Stockade {stockade.__version__}[/] starting ({options.mode})")
         plane = start_control_plane(
             settings, mode=options.mode, spec=spec, sandbox_settings=sandbox_settings
         )
-        for notice in plane.notices:
-            console.print(f"[yellow]note:[/] {notice}")
-        if plane.sandbox is not None:
-            console.print(
-                f"sandbox: {plane.sandbox.endpoint_url} · time scale x{plane.time_scale:g} "
-                f"(AWS quotas, delays and latencies run {plane.time_scale:g} times faster) "
-                f"· latency {sandbox_settings.latency}"
-            )
-        console.print(f"spec: {plane.spec.path} ({plane.spec.content_hash[:12]})")
         token = ensure_admin_token(plane.tokens, settings.home)
         server = _serve(plane, options.host, options.port)
-        url = f"http://{options.host}:{options.port}"
-        console.print(f"API: [bold]{url}[/]  (OpenAPI at {url}/openapi.json)")
-        console.print(f"admin token: [bold]{token}[/]  (also in {settings.home}/admin-token)")
-        console.print(f"try: STOCKADE_TOKEN={token} stockade tenant list")
+        _announce(plane, console, sandbox_settings, token, f"http://{options.host}:{options.port}")
         if options.demo:
             ids = create_demo_fleet(plane, options.demo)
             seconds = _watch_demo(plane, ids, console, options.progress)
@@ -161,21 +193,14 @@ def run_up(options: UpOptions) -> int:
         if options.exit_when_settled:
             return 0
         console.print("serving; Ctrl-C to stop")
-        next_resume = time.monotonic() + RESUME_EVERY_SECONDS
-        while True:
-            time.sleep(0.5)
-            if time.monotonic() >= next_resume:
-                plane.service.resume_pending()
-                next_resume = time.monotonic() + RESUME_EVERY_SECONDS
+        _serve_forever(plane)
     except (KeyboardInterrupt, _Stop):
         console.print("stopping")
         return 0
-    except StockadeError as exc:
-        print(f"error: {exc.one_line()}", file=sys.stderr)
-        return 2 if exc.http_status in (400, 404, 409, 422) else 1
     finally:
         if server is not None:
             server.should_exit = True
         if plane is not None:
             plane.close()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -61,10 +61,10 @@ def test_missing_tier_is_a_usage_error(cli: Cli) -> None:
     assert "Traceback" not in result.output
 
 
-def test_duplicate_is_exit_1(cli: Cli) -> None:
+def test_duplicate_is_exit_2(cli: Cli) -> None:
     assert cli("tenant", "create", "acme", "--tier", "pro").exit_code == 0
     result = cli("tenant", "create", "acme", "--tier", "pro")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "STK-1300" in one_error_line(result)
 
 
@@ -122,10 +122,10 @@ def test_list_unknown_state_is_a_usage_error(cli: Cli) -> None:
     assert cli("tenant", "list", "--state", "sleeping").exit_code == 2
 
 
-def test_retry_conflict_is_exit_1(cli: Cli) -> None:
+def test_retry_conflict_is_exit_2(cli: Cli) -> None:
     cli.tenants.put("acme", state=TenantState.ACTIVE)
     result = cli("tenant", "retry", "acme")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "STK-1300" in one_error_line(result)
 
 

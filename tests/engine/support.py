@@ -18,8 +18,10 @@ from botocore.config import Config
 
 from stockade.cloud.sandbox.hooks import ACCOUNT_HEADER
 from stockade.domain.tenant import Tenant, TenantState
+from stockade.scaffold import example_spec_path
 from stockade.server.control import SANDBOX_CREDENTIALS, ControlPlane, start_control_plane
 from stockade.settings import SandboxSettings, Settings
+from stockade.spec.loader import load_spec
 
 #: AWS's quotas enforced, 50x faster than AWS; CreateAccount takes 30 AWS s (0.6 s)
 FAST = SandboxSettings(
@@ -34,6 +36,7 @@ class PlaneConfig:
     """What makes two control planes interchangeable for tests."""
 
     sandbox: SandboxSettings = field(default_factory=lambda: FAST)
+    #: the fleet spec; None: the packaged example (never ./stockade.yaml)
     spec_path: Path | None = None
 
 
@@ -56,9 +59,8 @@ class Planes:
             self.close()
         self._started += 1
         home = self._root / f"plane{self._started}"
-        plane = start_control_plane(
-            Settings(home=home), spec_path=config.spec_path, sandbox_settings=config.sandbox
-        )
+        spec = load_spec(config.spec_path or example_spec_path())
+        plane = start_control_plane(Settings(home=home), spec=spec, sandbox_settings=config.sandbox)
         self._current = (config, plane)
         return plane
 
