@@ -25,8 +25,8 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stockade.api.auth import ROLES, Authenticator, Principal, Role
-from stockade.api.errors import ForbiddenError, error_response
-from stockade.domain.errors import AuthError
+from stockade.api.errors import error_response
+from stockade.domain.errors import AuthError, ForbiddenError
 
 _ANY: Final[frozenset[Role]] = frozenset(ROLES)
 _WRITERS: Final[frozenset[Role]] = frozenset({"operator", "admin"})

@@ -22,26 +22,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from stockade.domain.errors import AuthError, NotFoundError, StockadeError, ValidationError
+from stockade.domain.errors import (
+    AuthError,
+    NotFoundError,
+    RequestTooLargeError,
+    StockadeError,
+    ValidationError,
+)
 
 _log = logging.getLogger(__name__)
 
 #: how many validation problems one error message lists before summarising the rest
 _MAX_LISTED_PROBLEMS = 5
-
-
-class ForbiddenError(AuthError):
-    """The caller is authenticated but its role may not use this route."""
-
-    code = "STK-1410"
-    http_status = 403
-
-
-class RequestTooLargeError(ValidationError):
-    """The request body is larger than the API accepts."""
-
-    code = "STK-1010"
-    http_status = 413
 
 
 def error_payload(code: str, message: str, hint: str = "") -> dict[str, dict[str, str]]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stockade.api.errors import RequestTooLargeError, error_response
+from stockade.api.errors import error_response
+from stockade.domain.errors import RequestTooLargeError
 
 #: the default limit: tenant requests are a few hundred bytes
 DEFAULT_MAX_BODY_BYTES = 64 * 1024

@@ -37,6 +37,13 @@ class ValidationError(StockadeError):
     http_status = 422
 
 
+class RequestTooLargeError(ValidationError):
+    """The request body is larger than the API accepts."""
+
+    code = "STK-1010"
+    http_status = 413
+
+
 class SpecError(ValidationError):
     """The fleet spec or one of the files it references is invalid."""
 
@@ -62,6 +69,13 @@ class AuthError(StockadeError):
 
     code = "STK-1400"
     http_status = 401
+
+
+class ForbiddenError(AuthError):
+    """The caller is authenticated but its role may not do this."""
+
+    code = "STK-1410"
+    http_status = 403
 
 
 class CloudError(StockadeError):
