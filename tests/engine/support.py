@@ -72,7 +72,7 @@ class Planes:
 
 def _client(plane: ControlPlane, service: str, account_id: str | None = None) -> Any:
     assert plane.sandbox is not None
-    client = boto3.client(
+    client = boto3.client(  # type: ignore[call-overload]
         service,
         endpoint_url=plane.sandbox.endpoint_url,
         region_name=REGION,

@@ -1,4 +1,4 @@
-"""``SandboxHooks.inject_throttling``: the next N calls of one operation get AWS's throttling error."""
+"""``SandboxHooks.inject_throttling``: the next N calls of one operation are throttled."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ UNREACHABLE = "http://127.0.0.1:9"
 
 
 def _offline_client(service: str) -> Any:
-    return boto3.client(
+    return boto3.client(  # type: ignore[call-overload]
         service,
         endpoint_url=UNREACHABLE,
         region_name="us-east-1",
