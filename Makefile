@@ -28,6 +28,7 @@ test: lint typecheck layers unit
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check stockade tests bench
+	$(BIN)/ruff format --check stockade tests bench
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy

@@ -49,6 +49,8 @@ class StackInfo:
     status: str
     reason: str | None = None
     tags: tuple[tuple[str, str], ...] = ()
+    #: POSIX seconds of the last create or update (0 if unknown)
+    changed_at: float = 0.0
 
     @property
     def in_progress(self) -> bool:

@@ -125,3 +125,11 @@ class StoreError(StockadeError):
     """The database is unreachable, out of date or inconsistent."""
 
     code = "STK-4000"
+
+
+class StoreBusyError(StoreError):
+    """A transaction lost to a concurrent one (lock timeout, serialization failure)."""
+
+    code = "STK-4001"
+    transient = True
+    http_status = 503

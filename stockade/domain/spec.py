@@ -14,6 +14,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from stockade.domain.tenant import MAX_TENANT_ID
+
+#: AWS Organizations' limits on CreateAccount's Email and AccountName
+MAX_ACCOUNT_EMAIL = 64
+MAX_ACCOUNT_NAME = 50
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$")
 _STACK = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 
@@ -84,6 +90,28 @@ class Naming(_Model):
     def _has_placeholder(cls, value: str) -> str:
         if "{tenant}" not in value:
             raise ValueError("must contain the placeholder {tenant}")
+        return value
+
+    @field_validator("account_email")
+    @classmethod
+    def _email_fits(cls, value: str) -> str:
+        longest = value.replace("{tenant}", "x" * MAX_TENANT_ID)
+        if len(longest) > MAX_ACCOUNT_EMAIL or longest.count("@") != 1:
+            raise ValueError(
+                f"must be one e-mail address of at most {MAX_ACCOUNT_EMAIL} characters for a "
+                f"{MAX_TENANT_ID}-character tenant id (AWS's limit); this gives {len(longest)}"
+            )
+        return value
+
+    @field_validator("account_name")
+    @classmethod
+    def _name_fits(cls, value: str) -> str:
+        longest = value.replace("{tenant}", "x" * MAX_TENANT_ID)
+        if len(longest) > MAX_ACCOUNT_NAME:
+            raise ValueError(
+                f"must be at most {MAX_ACCOUNT_NAME} characters for a {MAX_TENANT_ID}-character "
+                f"tenant id (AWS's limit); this gives {len(longest)}"
+            )
         return value
 
     def email(self, tenant_id: str) -> str:

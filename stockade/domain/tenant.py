@@ -127,3 +127,12 @@ class Tenant:
     def workflow_id(self) -> str:
         """The DBOS workflow id of the current onboarding attempt (stable, so enqueue dedups)."""
         return f"onboard-{self.tenant_id}-{self.attempt}"
+
+    @property
+    def baseline_workflow_id(self) -> str:
+        """The id of the same attempt's second workflow, which builds the baseline."""
+        return baseline_workflow_id(self.workflow_id)
+
+
+def baseline_workflow_id(onboarding_workflow_id: str) -> str:
+    return f"{onboarding_workflow_id}-baseline"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from dbos import DBOS, DBOSConfiguredInstance, Queue, SetWorkflowID
@@ -31,7 +31,7 @@ from stockade.domain.errors import (
     StackDeploymentFailed,
     StockadeError,
 )
-from stockade.domain.tenant import TenantState
+from stockade.domain.tenant import TenantState, baseline_workflow_id
 from stockade.engine.bootstrap import OrgLayout
 from stockade.engine.timing import EngineTiming
 from stockade.spec.loader import LoadedSpec
@@ -47,7 +47,8 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, StockadeError) and exc.transient
 
 
-#: DBOS retry policy for every AWS step: transient errors only, ~1 minute of backoff in all
+#: DBOS retry policy for every step: transient errors only (AWS throttling and 5xx, a busy
+#: database), about a minute of backoff in all
 RETRY: dict[str, Any] = {
     "retries_allowed": True,
     "max_attempts": 8,
@@ -87,6 +88,7 @@ class OnboardingDeps:
     queues: OnboardingQueues = field(default_factory=OnboardingQueues)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time
 
 
 @DBOS.dbos_class()
@@ -129,7 +131,7 @@ class Onboarding(DBOSConfiguredInstance):
             queue = self.deps.queues.baseline
             if queue is None:  # pragma: no cover - runtime wiring error
                 raise RuntimeError("the baseline queue is not registered")
-            with SetWorkflowID(f"{DBOS.workflow_id}-baseline"):
+            with SetWorkflowID(baseline_workflow_id(DBOS.workflow_id or "")):
                 queue.enqueue(self.build_baseline, tenant_id, account_id)
         except Exception as exc:  # noqa: BLE001 - any error must end as a failed tenant
             self.fail(tenant_id, step, describe_failure(exc))
@@ -158,7 +160,7 @@ class Onboarding(DBOSConfiguredInstance):
 
     # -- steps -----------------------------------------------------------------------------
 
-    @DBOS.step()
+    @DBOS.step(**RETRY)
     def begin(self, tenant_id: str) -> None:
         """Check the tenant still fits the spec and mark it provisioning."""
         tenant = self.deps.repo.get(tenant_id)
@@ -169,7 +171,7 @@ class Onboarding(DBOSConfiguredInstance):
             )
         self.deps.repo.transition(tenant_id, TenantState.PROVISIONING, actor=ACTOR)
 
-    @DBOS.step()
+    @DBOS.step(**RETRY)
     def baseline_stacks(self, tenant_id: str) -> list[str]:
         """The baseline stacks to deploy, in order (a step: recovery replays the same list)."""
         return [stack.name for stack in self.deps.spec.spec.baseline.stacks]
@@ -211,6 +213,9 @@ class Onboarding(DBOSConfiguredInstance):
                 d.repo.record_account(tenant_id, creation.account_id)
                 return creation.account_id
             if creation.state is CreationState.FAILED:
+                adopted = self._adopt_existing(tenant_id, creation.failure_reason)
+                if adopted is not None:
+                    return adopted
                 # the next attempt must send a new CreateAccount
                 d.repo.clear_create_request(tenant_id)
                 raise AccountCreationFailed(
@@ -224,6 +229,18 @@ class Onboarding(DBOSConfiguredInstance):
                     hint="check the request in the AWS console, then `stockade tenant retry`",
                 )
             d.sleep(d.timing.account_poll_interval)
+
+    def _adopt_existing(self, tenant_id: str, failure_reason: str | None) -> str | None:
+        """After EMAIL_ALREADY_EXISTS: if the account holding this tenant's e-mail is in our
+        organization, it is this tenant's (an earlier request that succeeded): adopt it."""
+        if failure_reason != "EMAIL_ALREADY_EXISTS":
+            return None
+        email = self.deps.spec.spec.naming.email(tenant_id)
+        account = self.deps.cloud.organizations().find_account_by_email(email=email)
+        if account is None:
+            return None
+        self.deps.repo.record_account(tenant_id, account.account_id)
+        return account.account_id
 
     @DBOS.step(**RETRY)
     def place_account(self, tenant_id: str, account_id: str) -> None:
@@ -255,6 +272,12 @@ class Onboarding(DBOSConfiguredInstance):
         tenant = d.repo.get(tenant_id)
         stacks = self._stacks(account_id)
         info = stacks.get_stack(name=stack_name)
+        if info is not None and info.in_progress and not info.status.startswith("DELETE"):
+            stuck_for = d.wall_clock() - info.changed_at
+            if info.changed_at and stuck_for > d.timing.stack_timeout:
+                # left in progress by an earlier attempt for longer than any stack should take
+                # (the sandbox never finishes some): start over rather than time out again
+                info = replace(info, status="CREATE_FAILED")
         if info is not None and info.status in FAILED_STACK_STATES:
             stacks.delete_stack(name=stack_name)
             info = self._wait_stack(stacks, stack_name, deleting=True)
@@ -320,11 +343,11 @@ class Onboarding(DBOSConfiguredInstance):
                 "sandbox skips resource types it does not support",
             )
 
-    @DBOS.step()
+    @DBOS.step(**RETRY)
     def finish(self, tenant_id: str) -> None:
         self.deps.repo.transition(tenant_id, TenantState.ACTIVE, actor=ACTOR)
 
-    @DBOS.step()
+    @DBOS.step(**RETRY)
     def fail(self, tenant_id: str, step: str, reason: str) -> None:
         self.deps.repo.transition(
             tenant_id, TenantState.FAILED, actor=ACTOR, reason=reason, failed_step=step

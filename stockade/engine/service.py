@@ -8,7 +8,7 @@ re-enqueues any tenant left between the two. Who calls it: ``api`` (through the 
 
 from __future__ import annotations
 
-from dbos import SetWorkflowID
+from dbos import DBOS, SetWorkflowID, WorkflowStatusString
 
 from stockade.domain.errors import StoreError
 from stockade.domain.spec import FleetSpec
@@ -16,6 +16,14 @@ from stockade.domain.tenant import ONBOARDING_STATES, Tenant, TenantRequest, Ten
 from stockade.engine.facade import FleetSummary
 from stockade.engine.onboarding import Onboarding
 from stockade.store.tenants import TenantRepository
+
+_DEAD = frozenset(
+    {
+        WorkflowStatusString.ERROR.value,
+        WorkflowStatusString.CANCELLED.value,
+        WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value,
+    }
+)
 
 
 class TenantService:
@@ -57,11 +65,32 @@ class TenantService:
         return FleetSummary(by_state=self._repo.count_by_state())
 
     def resume_pending(self) -> int:
-        """Enqueue onboarding for every tenant that should have a workflow; return how many."""
+        """Make sure every tenant being onboarded has a live workflow; return how many were
+        looked at. A tenant whose workflow died without recording an outcome (it could not
+        even mark the tenant failed) is marked failed now, so `retry` can resume it."""
         pending = self._repo.in_states(ONBOARDING_STATES)
         for tenant in pending:
-            self._start(tenant)
+            dead = self._dead_workflow(tenant)
+            if dead is None:
+                self._start(tenant)
+            else:
+                self._repo.transition(
+                    tenant.tenant_id,
+                    TenantState.FAILED,
+                    actor="engine",
+                    reason=f"the onboarding workflow {dead} ended without an outcome",
+                    failed_step="workflow",
+                )
         return len(pending)
+
+    @staticmethod
+    def _dead_workflow(tenant: Tenant) -> str | None:
+        """The id of this attempt's workflow that ended in error or was cancelled, if any."""
+        for workflow_id in (tenant.workflow_id, tenant.baseline_workflow_id):
+            status = DBOS.get_workflow_status(workflow_id)
+            if status is not None and status.status in _DEAD:
+                return workflow_id
+        return None
 
     def _start(self, tenant: Tenant) -> None:
         queue = self._onboarding.deps.queues.account

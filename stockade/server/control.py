@@ -11,6 +11,7 @@ Who calls it: ``server.up`` (the ``stockade up`` command), ``bench/``, tests.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -122,10 +123,13 @@ def start_control_plane(
     mode: Literal["sandbox", "aws"] = "sandbox",
     spec: LoadedSpec | None = None,
     sandbox_settings: SandboxSettings | None = None,
+    client_hooks: Sequence[ClientHook] = (),
 ) -> ControlPlane:
     """Start everything but the HTTP server; the caller must ``close()`` the result.
 
     Without ``spec``: ./stockade.yaml, or in sandbox mode the packaged example.
+    ``client_hooks`` are installed on every AWS client after the sandbox's own (a seam for
+    tests that need to disturb the wire, e.g. lose a response).
     """
     spec = spec or load_fleet_spec(None, mode)
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -159,8 +163,9 @@ def start_control_plane(
         else:
             target = AwsTarget(region=spec.spec.home_region)
         budget = RateBudget(DEFAULT_QUOTAS.scaled(time_scale), safety=settings.rate_safety)
-        client_hooks: list[ClientHook] = [hooks] if hooks is not None else []
-        cloud = AwsCloud(target=target, budget=budget, hooks=client_hooks)
+        all_hooks: list[ClientHook] = [hooks] if hooks is not None else []
+        all_hooks += client_hooks
+        cloud = AwsCloud(target=target, budget=budget, hooks=all_hooks)
         layout = bootstrap_organization(cloud, spec.spec)
         deps = OnboardingDeps(
             repo=repo,

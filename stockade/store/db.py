@@ -12,6 +12,8 @@ through psycopg 3; repositories lock rows with ``SELECT ... FOR UPDATE`` there.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +28,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-from stockade.domain.errors import StoreError
+from stockade.domain.errors import StoreBusyError, StoreError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: SQLite waits this long for another writer before giving up with "database is locked"
@@ -220,7 +222,7 @@ class Database:
             return None  # a bug in a query, not the database's state: keep the real error
         sqlstate = getattr(exc.orig, "sqlstate", None) or ""
         if sqlstate in _PG_RETRYABLE or "locked" in lowered or "busy" in lowered:
-            return StoreError(
+            return StoreBusyError(
                 f"the database at {self.url} could not finish a transaction because of a "
                 f"concurrent one: {detail}",
                 hint="retrying the operation can succeed; if this persists, look for a "
@@ -240,6 +242,20 @@ def _alembic_config() -> Config:
     return config
 
 
+def _enable_wal(cursor: Any) -> None:
+    """Switch the file to WAL. SQLite does not apply busy_timeout to this switch, so two
+    connections opening a new file at once can see "database is locked": wait and retry."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _install_sqlite_hooks(engine: Engine) -> None:
     """Pragmas on every new connection, and explicit BEGIN so SQLite transactions are real."""
 
@@ -250,7 +266,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(cursor)
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:

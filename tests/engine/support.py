@@ -38,6 +38,8 @@ class PlaneConfig:
     sandbox: SandboxSettings = field(default_factory=lambda: FAST)
     #: the fleet spec; None: the packaged example (never ./stockade.yaml)
     spec_path: Path | None = None
+    #: extra botocore hooks on every client (``cloud.aws.session.ClientHook``)
+    client_hooks: tuple[Any, ...] = ()
 
 
 class Planes:
@@ -60,7 +62,12 @@ class Planes:
         self._started += 1
         home = self._root / f"plane{self._started}"
         spec = load_spec(config.spec_path or example_spec_path())
-        plane = start_control_plane(Settings(home=home), spec=spec, sandbox_settings=config.sandbox)
+        plane = start_control_plane(
+            Settings(home=home),
+            spec=spec,
+            sandbox_settings=config.sandbox,
+            client_hooks=config.client_hooks,
+        )
         self._current = (config, plane)
         return plane
 

@@ -94,3 +94,15 @@ def test_a_stack_stuck_in_progress_fails_the_tenant_after_the_stack_timeout(
     assert elapsed >= timeout
     (stack,) = cfn.describe_stacks(StackName=STACK)["Stacks"]
     assert stack["StackStatus"] == "CREATE_IN_PROGRESS"  # nothing else touched it
+    stuck_id = stack["StackId"]
+
+    # a further retry, now that the stack has been stuck for longer than any stack should take,
+    # starts over: it deletes the stuck stack and creates it anew instead of waiting again
+    plane.service.retry_tenant("stuck", actor="test")
+    third = wait_settled(plane, ["stuck"], timeout=timeout + 30)["stuck"]
+    assert third.attempt == 3
+    assert third.state is TenantState.FAILED  # the template is still broken
+    stacks = cfn.list_stacks()["StackSummaries"]
+    assert {s["StackId"] for s in stacks if s["StackStatus"] == "DELETE_COMPLETE"} == {stuck_id}
+    (stack,) = cfn.describe_stacks(StackName=STACK)["Stacks"]
+    assert stack["StackId"] != stuck_id

@@ -16,6 +16,10 @@ from stockade.domain.errors import ConflictError
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 
 
+def _timestamp(value: Any) -> float:
+    return float(value.timestamp()) if value is not None else 0.0
+
+
 def _is_missing(exc: ClientError) -> bool:
     return error_code(exc) == "ValidationError" and "does not exist" in str(exc)
 
@@ -45,6 +49,7 @@ class CloudFormationStacks:
             status=stack["StackStatus"],
             reason=stack.get("StackStatusReason"),
             tags=tuple((t["Key"], t["Value"]) for t in stack.get("Tags", [])),
+            changed_at=_timestamp(stack.get("LastUpdatedTime") or stack.get("CreationTime")),
         )
 
     def create_stack(

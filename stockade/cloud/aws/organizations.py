@@ -27,8 +27,10 @@ def _creation(status: dict[str, Any]) -> AccountCreation:
 class Organizations:
     """Implements ``cloud.ports.OrganizationsPort`` over one boto3 Organizations client."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, create_client: Any | None = None) -> None:
         self._client = client
+        #: a client without automatic retries, for CreateAccount (see ``create_account``)
+        self._create_client = create_client or client
 
     def ensure_organization(self) -> str:
         with translate("organizations:DescribeOrganization"):
@@ -75,8 +77,11 @@ class Organizations:
         return found
 
     def create_account(self, *, email: str, name: str) -> AccountCreation:
+        """Send CreateAccount exactly once. Not idempotent at AWS: if the response is lost, a
+        blind re-send creates a second account, so errors go to the caller, which looks the
+        first request up (``find_account_creation``) before it sends another."""
         with translate("organizations:CreateAccount"):
-            response = self._client.create_account(Email=email, AccountName=name)
+            response = self._create_client.create_account(Email=email, AccountName=name)
         return _creation(response["CreateAccountStatus"])
 
     def describe_account_creation(self, *, request_id: str) -> AccountCreation:

@@ -88,7 +88,13 @@ class AwsCloud:
             retries={"mode": "standard", "max_attempts": target.max_attempts},
             max_pool_connections=target.max_pool_connections,
         )
+        #: for calls that must never be re-sent blindly (CreateAccount): a retry after a lost
+        #: response would create a second account; the engine's step retries instead, after
+        #: looking the first request up
+        self._single_shot = self._config.merge(Config(retries={"total_max_attempts": 1}))
         self._lock = threading.Lock()
+        # boto3 sessions are not safe for concurrent client creation
+        self._create_lock = threading.Lock()
         self._management: dict[str, BaseClient] = {}
         self._max_cached = max_cached_accounts
         self._assumed: OrderedDict[tuple[str, str, str], tuple[AssumedCredentials, Any]] = (
@@ -104,17 +110,19 @@ class AwsCloud:
         region: str,
         account_id: str | None,
         credentials: AssumedCredentials | None = None,
+        single_shot: bool = False,
     ) -> Any:
         kwargs: dict[str, Any] = {
             "region_name": region,
-            "config": self._config,
+            "config": self._single_shot if single_shot else self._config,
             "endpoint_url": self._target.endpoint_url,
         }
         if credentials is not None:
             kwargs["aws_access_key_id"] = credentials.access_key_id
             kwargs["aws_secret_access_key"] = credentials.secret_access_key
             kwargs["aws_session_token"] = credentials.session_token
-        client: BaseClient = self._session.client(service, **kwargs)  # type: ignore[call-overload]
+        with self._create_lock:
+            client: BaseClient = self._session.client(service, **kwargs)  # type: ignore[call-overload]
         budget_account = account_id or MANAGEMENT
 
         def wait_for_budget(model: Any, **_: Any) -> None:
@@ -129,13 +137,18 @@ class AwsCloud:
             hook.install(client, account_id=account_id)
         return client
 
-    def _management_client(self, service: str, region: str | None = None) -> Any:
-        key = f"{service}@{region or self._target.region}"
+    def _management_client(
+        self, service: str, region: str | None = None, *, single_shot: bool = False
+    ) -> Any:
+        key = f"{service}@{region or self._target.region}{'!' if single_shot else ''}"
         with self._lock:
             client = self._management.get(key)
             if client is None:
                 client = self._new_client(
-                    service, region=region or self._target.region, account_id=None
+                    service,
+                    region=region or self._target.region,
+                    account_id=None,
+                    single_shot=single_shot,
                 )
                 self._management[key] = client
             return client
@@ -144,7 +157,10 @@ class AwsCloud:
 
     def organizations(self) -> Organizations:
         # Organizations is a global service homed in us-east-1
-        return Organizations(self._management_client("organizations", "us-east-1"))
+        return Organizations(
+            self._management_client("organizations", "us-east-1"),
+            create_client=self._management_client("organizations", "us-east-1", single_shot=True),
+        )
 
     def management_account_id(self) -> str:
         return str(self._management_client("sts").get_caller_identity()["Account"])

@@ -124,6 +124,20 @@ class AccountCreations:
         self._by_id: dict[str, Creation] = {}
         self._pending_accounts: dict[str, Creation] = {}
         self._faults: list[Fault] = []
+        #: e-mail addresses of accounts created (or being created): AWS refuses a second one
+        self._emails: set[str] = set()
+
+    def claim_email(self, email: str) -> bool:
+        """Reserve ``email`` for a new account; False if an account already has it."""
+        key = email.strip().lower()
+        if key in self._emails:
+            return False
+        self._emails.add(key)
+        return True
+
+    def release_email(self, email: str) -> None:
+        """Undo ``claim_email`` when the creation was refused outright."""
+        self._emails.discard(email.strip().lower())
 
     def add_fault(self, fault: Fault) -> None:
         self._faults.append(fault)

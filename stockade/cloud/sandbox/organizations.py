@@ -103,7 +103,11 @@ class OrganizationsRealism:
     ) -> Reply:
         name = params.get("AccountName")
         fault = self._creations.fault_for(name) if isinstance(name, str) else None
-        if fault is not None and isinstance(name, str):
+        reason = fault.use() if fault is not None else None
+        email = params.get("Email")
+        if reason is None and isinstance(email, str) and not self._creations.claim_email(email):
+            reason = "EMAIL_ALREADY_EXISTS"  # as AWS answers, asynchronously, for a used e-mail
+        if reason is not None and isinstance(name, str):
             # AWS refuses CreateAccount outright outside an organization: keep that error
             check = forward("DescribeOrganization", b"{}")
             if check.status != 200:
@@ -114,7 +118,7 @@ class OrganizationsRealism:
                 account_name=name,
                 requested_at=now,
                 account_id=None,
-                failure_reason=fault.use(),
+                failure_reason=reason,
             )
             return json_reply(
                 200,
@@ -123,6 +127,8 @@ class OrganizationsRealism:
             )
         reply = forward("CreateAccount", body)
         if reply.status != 200:
+            if isinstance(email, str):
+                self._creations.release_email(email)
             return reply
         status = reply.json().get("CreateAccountStatus", {})
         creation = self._creations.record(

@@ -127,3 +127,18 @@ def test_create_account_needs_an_organization(start_sandbox: object) -> None:
     with pytest.raises(ClientError) as info:
         client(sandbox, "organizations").create_account(Email="a@example.com", AccountName="a")
     assert info.value.response["Error"]["Code"] == "AWSOrganizationsNotInUseException"
+
+
+def test_a_second_account_with_the_same_email_fails_like_aws(
+    shared_sandbox: SandboxProcess,
+) -> None:
+    org = client(shared_sandbox, "organizations")
+    first = org.create_account(Email="Twice@example.com", AccountName="twice-a")
+    second = org.create_account(Email="twice@EXAMPLE.com", AccountName="twice-b")
+    done = wait_settled(
+        org, [first["CreateAccountStatus"]["Id"], second["CreateAccountStatus"]["Id"]]
+    )
+    assert [s["State"] for s in done] == ["SUCCEEDED", "FAILED"]
+    assert done[1]["FailureReason"] == "EMAIL_ALREADY_EXISTS"
+    assert "AccountId" not in done[1]
+    assert "twice-b" not in _names(org)
