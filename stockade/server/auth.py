@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import cast
 
 from stockade.api.auth import Principal, Role
+from stockade.store.audit import AuditLog
 from stockade.store.tokens import TokenStore
 
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name
@@ -27,7 +28,7 @@ class StoreAuthenticator:
         return Principal(name=info.name, role=cast(Role, info.role))
 
 
-def ensure_admin_token(tokens: TokenStore, home: Path) -> str:
+def ensure_admin_token(tokens: TokenStore, audit: AuditLog, home: Path) -> str:
     """Reuse the admin token saved in ``home`` if it still works; else create and save one.
 
     The file is readable by its owner only; the database keeps only the token's hash.
@@ -37,7 +38,8 @@ def ensure_admin_token(tokens: TokenStore, home: Path) -> str:
         saved = path.read_text(encoding="utf-8").strip()
         if saved and tokens.authenticate(saved) is not None:
             return saved
-    plaintext, _info = tokens.create("admin", "admin")
+    plaintext, info = tokens.create("admin", "admin")
+    audit.append("stockade-up", "token.create", info.id, {"name": info.name, "role": info.role})
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(plaintext + "\n")

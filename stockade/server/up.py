@@ -180,7 +180,7 @@ def run_up(options: UpOptions) -> int:
         plane = start_control_plane(
             settings, mode=options.mode, spec=spec, sandbox_settings=sandbox_settings
         )
-        token = ensure_admin_token(plane.tokens, settings.home)
+        token = ensure_admin_token(plane.tokens, plane.audit, settings.home)
         server = _serve(plane, options.host, options.port)
         _announce(plane, console, sandbox_settings, token, f"http://{options.host}:{options.port}")
         if options.demo:
