@@ -10,11 +10,13 @@ Who calls it: ``spec.loader`` (building it), the engine (naming, OUs, baseline s
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from stockade.domain.tenant import MAX_TENANT_ID
+from stockade.domain.waves import parse_tolerance
 
 #: AWS Organizations' limits on CreateAccount's Email and AccountName
 MAX_ACCOUNT_EMAIL = 64
@@ -22,6 +24,8 @@ MAX_ACCOUNT_NAME = 50
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$")
 _STACK = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+#: service names become part of stack names (``domain.release.service_stack_name``)
+_SERVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")
 
 
 class _Model(BaseModel):
@@ -158,18 +162,58 @@ class Tier(_Model):
 
 
 class Wave(_Model):
+    """One rollout wave; ``domain.waves.plan_waves`` assigns the tenants."""
+
     name: str
-    #: share of the (remaining) fleet, or a label selector for canaries
+    #: cumulative share of the whole fleet reached once this wave is done (10, then 50, then
+    #: 100), or else a label selector for canaries; exactly one of the two
     percent: float | None = None
     selector: dict[str, str] = Field(default_factory=dict)
-    max_concurrency: int = 50
+    max_concurrency: int = Field(default=50, ge=1)
+    #: failures the wave tolerates before the rollout halts: a count, or a percent like "5%"
     failure_tolerance: int | str = 0
+
+    @field_validator("failure_tolerance")
+    @classmethod
+    def _tolerance(cls, value: int | str) -> int | str:
+        parse_tolerance(value)
+        return value
+
+    @model_validator(mode="after")
+    def _percent_or_selector(self) -> Wave:
+        if self.percent is not None and self.selector:
+            raise ValueError(
+                f"percent and selector cannot both be set: wave {self.name!r} takes either a "
+                "share of the fleet or the tenants its selector matches"
+            )
+        if self.percent is None and not self.selector:
+            raise ValueError(f"wave {self.name!r} needs a percent or a selector")
+        if self.percent is not None and not 0 < self.percent <= 100:
+            raise ValueError(f"percent must be more than 0 and at most 100, got {self.percent}")
+        return self
 
 
 class Rollout(_Model):
     waves: tuple[Wave, ...] = (Wave(name="all", percent=100),)
-    max_in_flight: int = 200
-    jitter_seconds: float = 5.0
+    max_in_flight: int = Field(default=200, ge=1)
+    jitter_seconds: float = Field(default=5.0, ge=0)
+
+    @model_validator(mode="after")
+    def _waves_cover_the_fleet(self) -> Rollout:
+        names = [wave.name for wave in self.waves]
+        if len(set(names)) != len(names):
+            raise ValueError("waves must have distinct names")
+        percents = [wave.percent for wave in self.waves if wave.percent is not None]
+        if any(later < earlier for earlier, later in pairwise(percents)):
+            raise ValueError(
+                "waves must not shrink: percentages are cumulative shares of the fleet, "
+                f"got {', '.join(f'{p:g}' for p in percents)}"
+            )
+        if not self.waves or self.waves[-1].percent != 100:
+            raise ValueError(
+                "waves must end with a wave of percent: 100, so every tenant is in a wave"
+            )
+        return self
 
 
 class Limits(_Model):
@@ -190,6 +234,17 @@ class FleetSpec(_Model):
     tiers: dict[str, Tier]
     rollout: Rollout = Rollout()
     limits: Limits = Limits()
+
+    @field_validator("services")
+    @classmethod
+    def _service_names(cls, value: dict[str, Service]) -> dict[str, Service]:
+        for service_name in value:
+            if not _SERVICE.match(service_name):
+                raise ValueError(
+                    f"service name {service_name!r} is not valid: use 1-100 letters, digits "
+                    "and '-', starting with a letter or digit (it becomes part of the stack name)"
+                )
+        return value
 
     @model_validator(mode="after")
     def _cross_checks(self) -> FleetSpec:
