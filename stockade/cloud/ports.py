@@ -10,6 +10,8 @@ Who calls it: ``engine`` (workflows and steps), ``server`` (wiring the adapters 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -51,6 +53,11 @@ class StackInfo:
     tags: tuple[tuple[str, str], ...] = ()
     #: POSIX seconds of the last create or update (0 if unknown)
     changed_at: float = 0.0
+    #: the parameters the stack was last deployed with (``NoEcho`` values read ``****``)
+    parameters: tuple[tuple[str, str], ...] = ()
+    #: the stack's outputs (none until a create has completed; the sandbox reports none for
+    #: stacks deployed through change sets, nor tags changed by an update: see cloud.aws)
+    outputs: tuple[tuple[str, str], ...] = ()
 
     @property
     def in_progress(self) -> bool:
@@ -59,6 +66,39 @@ class StackInfo:
     @property
     def complete(self) -> bool:
         return self.status in {"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"}
+
+    @property
+    def tag_values(self) -> dict[str, str]:
+        return dict(self.tags)
+
+    @property
+    def parameter_values(self) -> dict[str, str]:
+        return dict(self.parameters)
+
+    @property
+    def output_values(self) -> dict[str, str]:
+        return dict(self.outputs)
+
+
+@dataclass(frozen=True)
+class DeployStart:
+    """What ``StacksPort.deploy_stack`` did with one change set.
+
+    ``executed``: the change set is executing or has executed, by this call or by an earlier
+    one (``resumed``); wait for the stack with ``wait_stack``. ``no_changes``: CloudFormation
+    found nothing to change, so nothing was executed and the stack already matches (success).
+    Exactly one of the two is true.
+    """
+
+    stack_id: str
+    #: None only when CloudFormation refused the change set outright for having no changes
+    change_set_id: str | None
+    #: "CREATE" (a new stack) or "UPDATE"
+    change_set_type: str
+    executed: bool
+    no_changes: bool = False
+    #: an earlier call (before a crash or a lost response) had already created this change set
+    resumed: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +160,55 @@ class StacksPort(Protocol):
     def delete_stack(self, *, name: str) -> None: ...
 
     def list_stack_resources(self, *, name: str) -> list[StackResource]: ...
+
+    def deploy_stack(
+        self,
+        *,
+        name: str,
+        template_body: str,
+        parameters: dict[str, str],
+        tags: dict[str, str],
+        change_set_name: str,
+        timeout: float = 900.0,
+        poll_interval: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> DeployStart:
+        """Create (or update) the stack through change set ``change_set_name``, and execute it.
+
+        Idempotent for one ``change_set_name`` (derive it from the release and the attempt): a
+        retry after a crash reuses the change set and never executes it twice. Waits up to
+        ``timeout`` for CloudFormation to compute the change set, not for the stack: call
+        ``wait_stack`` next when ``executed``. A stack that never finished its creation
+        (``REVIEW_IN_PROGRESS``, ``ROLLBACK_COMPLETE``, ``CREATE_FAILED``) is deleted and created
+        anew. Parameters left out take the template's defaults. Raises ``StackDeploymentFailed``
+        for template and parameter errors (permanent) and ``TransientCloudError`` when another
+        operation is running on the stack.
+        """
+        ...
+
+    def wait_stack(
+        self,
+        *,
+        name: str,
+        timeout: float,
+        poll_interval: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> StackInfo:
+        """Wait until the stack (name or id) is no longer in progress; return it if it succeeded.
+
+        Raises ``StackDeploymentFailed`` with CloudFormation's reason when it ends failed or
+        rolled back, or when it is still in progress after ``timeout`` seconds.
+        """
+        ...
+
+    def list_managed_stacks(
+        self, *, tag_key: str | None = "stockade:tenant", name_prefix: str = ""
+    ) -> list[StackInfo]:
+        """Every live stack carrying the tag ``tag_key`` (None: any) whose name starts with
+        ``name_prefix``, with tags, parameters and outputs, in a few paginated calls."""
+        ...
 
 
 class CloudPort(Protocol):
