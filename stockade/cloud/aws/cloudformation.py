@@ -27,7 +27,11 @@ parameter the template does not declare, or a parameter without a value and with
 fails at once (AWS rejects all three at ``CreateChangeSet``). Parameters left out take their
 template default, sent explicitly: the same stack on AWS, and it lets moto detect "no changes".
 
-moto 5.2.5 (the sandbox) differs from AWS here; the adapter is written for AWS and copes with:
+moto 5.2.5 differs from AWS here; the adapter is written for AWS and copes with the list
+below. The embedded sandbox patches the worst of it (``cloud.sandbox.moto_patches``): there,
+"no changes" is judged against the stack's current template, parameters and tags and is always
+a ``FAILED`` change set, and executing a change set applies its parameters, tags and outputs
+and sets ``ChangeSetId``. Plain moto (in-process tests) behaves as listed:
 
 - ``CreateChangeSet`` is synchronous: the change set is ``CREATE_COMPLETE``/``AVAILABLE`` (or
   ``FAILED``) at once, never ``CREATE_PENDING``/``CREATE_IN_PROGRESS``.

@@ -3,7 +3,7 @@
 - ``process``: ``SandboxProcess`` starts/stops the server; ``journal_instance_id``, ``wipe``.
 - ``server`` (the child process), ``app`` (its middleware: lock, deterministic ids, journal),
   ``journal``, ``wire``, ``organizations`` and ``creations`` (asynchronous CreateAccount,
-  injected failures).
+  injected failures), ``moto_patches`` (CloudFormation change sets as AWS executes them).
 - ``hooks``: ``SandboxHooks``, client-side latency, quota throttling and account routing.
 
 Who calls it: the server composition root and tests. Import the submodules directly; this

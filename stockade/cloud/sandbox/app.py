@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
+from moto.backends import SERVICE_NAMES
 from moto.iam.models import get_account_id_from
 from moto.moto_api._internal import mock_random
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -77,11 +78,19 @@ class CachedDispatcher(DomainDispatcherApplication):
     """moto's service dispatcher, remembering which backend serves which host name.
 
     moto's own lookup stats every backend module's directory on each request.
+    ``before_create(service)`` runs before moto's app for a service is built, that is before
+    the service's first request (the server patches moto's CloudFormation there).
     """
 
-    def __init__(self) -> None:
-        super().__init__(create_backend_app)
+    def __init__(self, before_create: Callable[[str], None] | None = None) -> None:
+        self._before_create = before_create
+        super().__init__(self._create_app)
         self._backends: dict[str | None, Any] = {}
+
+    def _create_app(self, service: SERVICE_NAMES) -> Any:
+        if self._before_create is not None:
+            self._before_create(service)
+        return create_backend_app(service)
 
     def get_backend_for_host(self, host: str | None) -> Any:
         if host not in self._backends:

@@ -3,6 +3,9 @@
 Run as ``python -m stockade.cloud.sandbox.server --port P --state-dir DIR --seed S
 --time-scale X --create-account-delay SECONDS [--parent-pid PID]``. It restores its state from
 ``DIR/journal.jsonl``, then serves until SIGTERM/SIGINT or until its parent process is gone.
+A warm-up thread imports and patches moto's CloudFormation (``moto_patches``) while the server
+starts; moto's CloudFormation waits for it before its first request, live or replayed, and a
+moto the patches do not fit stops the server with a ``SandboxError`` in the log (exit 2).
 
 The process never outlives its parent: on Linux it asks the kernel for SIGTERM when the parent
 dies (``PR_SET_PDEATHSIG``), then checks the parent did not die before that was in place, and a
@@ -27,8 +30,12 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from stockade.domain.errors import SandboxError
+
+if TYPE_CHECKING:
+    from stockade.cloud.sandbox.moto_patches import MotoPatches
 
 PR_SET_PDEATHSIG = 1
 #: exit status when the port was taken between the parent choosing it and the child binding it
@@ -113,10 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     os._exit(0)
 
 
-def _warm_up() -> None:
-    import importlib
-
-    importlib.import_module("moto.cloudformation.parsing")
+def _warm_up(patches: MotoPatches, stop: threading.Event) -> None:
+    """Import moto's CloudFormation and patch it; on failure stop the server (``_serve`` raises)."""
+    try:
+        patched = patches.apply()
+    except SandboxError:
+        stop.set()
+        return
+    log.info("moto's CloudFormation patched: %s", ", ".join(patched))
 
 
 def _serve(args: argparse.Namespace, stop: threading.Event) -> None:
@@ -128,11 +139,17 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> None:
 
     from stockade.cloud.sandbox.app import CachedDispatcher, SandboxApp
     from stockade.cloud.sandbox.journal import Journal, journal_path
+    from stockade.cloud.sandbox.moto_patches import MotoPatches
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    # moto's CloudFormation imports every backend it can provision (seconds of CPU): do it in
-    # the background now, not inside the first CreateStack while every other request waits
-    threading.Thread(target=_warm_up, name="sandbox-warm-up", daemon=True).start()
+    # moto's CloudFormation imports every backend it can provision (seconds of CPU): import and
+    # patch it in the background now, not inside the first CreateStack while every other request
+    # waits; moto's CloudFormation app waits for the patches before its first request (live or
+    # replayed), and a moto the patches do not fit stops the server
+    patches = MotoPatches()
+    threading.Thread(
+        target=_warm_up, args=(patches, stop), name="sandbox-warm-up", daemon=True
+    ).start()
     journal = Journal(journal_path(args.state_dir), seed=args.seed)
     if journal.header.seed != args.seed:
         log.warning(
@@ -141,7 +158,7 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> None:
             args.seed,
         )
     app = SandboxApp(
-        CachedDispatcher(),
+        CachedDispatcher(before_create=patches.before_backend),
         journal,
         port=args.port,
         time_scale=args.time_scale,
@@ -188,6 +205,8 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> None:
         pass
     server.shutdown()
     app.close()  # waits for the request in flight; its journal line is already synced
+    if patches.error is not None:
+        raise patches.error
 
 
 if __name__ == "__main__":

@@ -245,12 +245,6 @@ def test_a_default_left_out_is_deployed_explicitly(tenant: TenantAccount) -> Non
     assert info is not None and info.parameter_values == {"TenantId": "acme", "Size": "small"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moto 5.2.5 checks for changes against the parameters the stack was created with, "
-    "not the ones its last update set: going back to them is 'no changes' in the sandbox "
-    "(the sandbox should patch moto's change set execution; AWS updates the stack)",
-)
 def test_going_back_to_earlier_parameters_updates_the_stack(tenant: TenantAccount) -> None:
     stacks = tenant.stacks()
     deploy(stacks, "svc-back", "r1-a1", template=TOPIC, TenantId="acme", Size="small")
@@ -263,11 +257,6 @@ def test_going_back_to_earlier_parameters_updates_the_stack(tenant: TenantAccoun
     assert back.executed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moto 5.2.5 applies no tags when it executes an UPDATE change set, and no outputs "
-    "for any change set (AWS does both); read versions from parameters in the sandbox",
-)
 def test_an_update_brings_its_tags_and_the_stack_has_outputs(tenant: TenantAccount) -> None:
     stacks = tenant.stacks()
     deploy(stacks, "svc-tags", "r1-a1", TenantId="acme", Tier="free")
