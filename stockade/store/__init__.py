@@ -7,7 +7,18 @@ only ``stockade.domain`` from Stockade and returns domain values, never ORM rows
 
 from stockade.store.audit import AuditEvent, AuditLog, AuditProblem, AuditVerification
 from stockade.store.db import Database
+from stockade.store.deployments import Deployment, DeploymentRepository, Observation
 from stockade.store.meta import MetaStore
+from stockade.store.overrides import OverridesRepository
+from stockade.store.releases import ReleaseRepository, ReleaseSummary
+from stockade.store.rollout_types import (
+    Rollout,
+    RolloutState,
+    RolloutTenant,
+    RolloutWave,
+    TenantStatus,
+)
+from stockade.store.rollouts import RolloutRepository
 from stockade.store.tenants import TenantRepository
 from stockade.store.tokens import ROLES, TokenInfo, TokenStore
 
@@ -18,8 +29,20 @@ __all__ = [
     "AuditProblem",
     "AuditVerification",
     "Database",
+    "Deployment",
+    "DeploymentRepository",
     "MetaStore",
+    "Observation",
+    "OverridesRepository",
+    "ReleaseRepository",
+    "ReleaseSummary",
+    "Rollout",
+    "RolloutRepository",
+    "RolloutState",
+    "RolloutTenant",
+    "RolloutWave",
     "TenantRepository",
+    "TenantStatus",
     "TokenInfo",
     "TokenStore",
 ]

@@ -1,6 +1,7 @@
 """The store's tables as SQLAlchemy 2 typed ORM classes.
 
-Who calls it: the repositories in this package (``tenants``, ``audit``, ``tokens``, ``meta``) and
+Who calls it: the repositories in this package (``tenants``, ``audit``, ``tokens``, ``meta``,
+``releases``, ``overrides``, ``deployments``, ``rollouts``) and
 ``migrations/env.py`` (autogenerate compares against ``Base.metadata``). Rows never leave the
 store: repositories convert them to domain values. Migrations do not import this module; they
 describe the schema as it was at their revision.
@@ -16,12 +17,14 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Dialect,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -87,6 +90,10 @@ class TenantRow(Base):
     warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: ``domain.release.TenantOverrides`` as JSON (``{}``: none); see ``store.overrides``
+    overrides: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )
 
     __table_args__ = (
         Index("ix_tenants_state", "state"),
@@ -139,3 +146,123 @@ class MetaRow(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# --- fleet deployments (migration 0002) ------------------------------------------------------
+
+
+class ReleaseRow(Base):
+    """One immutable release: ``content`` is ``Release.content_json()``, hashed into the id."""
+
+    __tablename__ = "releases"
+
+    release_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[str] = mapped_column(Text)
+    #: small, for listing without parsing ``content``: service versions, baseline, tiers
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    #: when the release was last made the current one (``latest()`` is the newest)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_releases_applied_at", "applied_at"),)
+
+
+class StackDeploymentRow(Base):
+    """What Stockade last deployed for one (tenant, stack): ``domain.stacks.RecordedStack``."""
+
+    __tablename__ = "stack_deployments"
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("tenants.tenant_id", ondelete="CASCADE"), primary_key=True
+    )
+    stack_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(64))
+    stack_id: Mapped[str | None] = mapped_column(String(400))
+    version: Mapped[str | None] = mapped_column(String(128))
+    template_sha256: Mapped[str | None] = mapped_column(String(64))
+    params_sha256: Mapped[str | None] = mapped_column(String(64))
+    release_id: Mapped[str | None] = mapped_column(String(64))
+    parameters: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StackObservationRow(Base):
+    """When a tenant's stacks were last read from its account (a full snapshot)."""
+
+    __tablename__ = "stack_observations"
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("tenants.tenant_id", ondelete="CASCADE"), primary_key=True
+    )
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ObservedStackRow(Base):
+    """One stack as last read from a tenant account: ``domain.stacks.DeployedStack``."""
+
+    __tablename__ = "observed_stacks"
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(40),
+        ForeignKey("stack_observations.tenant_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    stack_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(64))
+    tenant: Mapped[str | None] = mapped_column(String(256))
+    service: Mapped[str | None] = mapped_column(String(256))
+    version: Mapped[str | None] = mapped_column(String(256))
+    template_sha256: Mapped[str | None] = mapped_column(String(256))
+    params_sha256: Mapped[str | None] = mapped_column(String(256))
+    release_id: Mapped[str | None] = mapped_column(String(256))
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RolloutRow(Base):
+    """One rollout of a release in waves; ``store.rollouts`` keeps its state machine."""
+
+    __tablename__ = "rollouts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    release_id: Mapped[str] = mapped_column(String(64), ForeignKey("releases.release_id"))
+    previous_release_id: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("releases.release_id")
+    )
+    #: the rollout this one rolls back, if it is a rollback
+    rollback_of: Mapped[str | None] = mapped_column(String(32), ForeignKey("rollouts.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    #: [{name, spec_index, max_concurrency, failure_tolerance, size}], in rollout order
+    waves: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    halt_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    updated_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_rollouts_state", "state"),)
+
+
+class RolloutTenantRow(Base):
+    """One tenant's progress in one rollout."""
+
+    __tablename__ = "rollout_tenants"
+
+    rollout_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("rollouts.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    #: the wave's position in the rollout (0, 1, ...), not in the spec
+    wave: Mapped[int] = mapped_column(Integer)
+    #: the tenant's order within its wave
+    position: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    operations: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_rollout_tenants_progress", "rollout_id", "wave", "status", "position"),
+    )

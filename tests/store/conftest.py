@@ -10,7 +10,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from stockade.store import AuditLog, Database, MetaStore, TenantRepository, TokenStore
+from stockade.store import (
+    AuditLog,
+    Database,
+    DeploymentRepository,
+    MetaStore,
+    OverridesRepository,
+    ReleaseRepository,
+    RolloutRepository,
+    TenantRepository,
+    TokenStore,
+)
 
 
 @pytest.fixture
@@ -41,3 +51,23 @@ def tokens(db: Database) -> TokenStore:
 @pytest.fixture
 def meta(db: Database) -> MetaStore:
     return MetaStore(db)
+
+
+@pytest.fixture
+def releases(db: Database, audit: AuditLog) -> ReleaseRepository:
+    return ReleaseRepository(db, audit)
+
+
+@pytest.fixture
+def overrides(db: Database, audit: AuditLog) -> OverridesRepository:
+    return OverridesRepository(db, audit)
+
+
+@pytest.fixture
+def deployments(db: Database) -> DeploymentRepository:
+    return DeploymentRepository(db)
+
+
+@pytest.fixture
+def rollouts(db: Database, audit: AuditLog) -> RolloutRepository:
+    return RolloutRepository(db, audit)
