@@ -40,6 +40,8 @@ ACCESS_RULES: Final[Mapping[tuple[str, str], frozenset[Role]]] = MappingProxyTyp
         ("GET", "/api/v1/tenants/{tenant_id}"): _ANY,
         ("POST", "/api/v1/tenants/{tenant_id}/retry"): _WRITERS,
         ("GET", "/api/v1/fleet/summary"): _ANY,
+        # a plan changes nothing in AWS, but it may read every account: operators and admins
+        ("POST", "/api/v1/plans"): _WRITERS,
     }
 )
 

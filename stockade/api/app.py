@@ -20,7 +20,7 @@ from stockade.api.errors import install_error_handlers
 from stockade.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from stockade.api.metrics import ApiMetrics, MetricsMiddleware
 from stockade.api.routes import add_routes
-from stockade.engine.facade import TenantOperations
+from stockade.engine.facade import PlanOperations, TenantOperations
 
 _DESCRIPTION = (
     "Control plane for account-per-tenant SaaS on AWS. Every `/api/v1` route and `/metrics` "
@@ -32,6 +32,7 @@ _DESCRIPTION = (
 def create_app(
     *,
     tenants: TenantOperations,
+    plans: PlanOperations,
     auth: Authenticator,
     version: str,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -57,7 +58,7 @@ def create_app(
     )
     install_error_handlers(app)
     metrics = ApiMetrics()
-    add_routes(app, tenants=tenants, metrics=metrics)
+    add_routes(app, tenants=tenants, plans=plans, metrics=metrics)
     check_access_rules(app.router.routes)
     # the last added middleware runs first: metrics see everything, auth runs before the body
     # is read, and the body limit protects the JSON parser

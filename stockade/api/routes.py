@@ -21,12 +21,14 @@ from stockade.api.schemas import (
     ErrorBody,
     FleetSummaryOut,
     Health,
+    PlanOut,
+    PlanRequest,
     TenantCreate,
     TenantList,
     TenantOut,
 )
 from stockade.domain.tenant import TenantState
-from stockade.engine.facade import TenantOperations
+from stockade.engine.facade import PlanOperations, TenantOperations
 
 #: the largest page ``GET /api/v1/tenants`` returns
 MAX_PAGE = 5000
@@ -42,7 +44,9 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody} for status in (401, 403, 422, *statuses)}
 
 
-def add_routes(app: FastAPI, *, tenants: TenantOperations, metrics: ApiMetrics) -> None:
+def add_routes(
+    app: FastAPI, *, tenants: TenantOperations, plans: PlanOperations, metrics: ApiMetrics
+) -> None:
     """Register every route on ``app``."""
 
     @app.get("/healthz", tags=["ops"])
@@ -97,3 +101,13 @@ def add_routes(app: FastAPI, *, tenants: TenantOperations, metrics: ApiMetrics) 
     def fleet_summary() -> FleetSummaryOut:
         """Tenant counts by lifecycle state."""
         return FleetSummaryOut.from_domain(tenants.summary())
+
+    @app.post(
+        "/api/v1/plans", tags=["deployments"], dependencies=[AUTHENTICATED], responses=_errors()
+    )
+    def create_plan(body: PlanRequest | None = None) -> PlanOut:
+        """What the running spec would change in every active or suspended tenant, and why.
+        Changes nothing in AWS; reads accounts never observed before (or all, with refresh)."""
+        request = body or PlanRequest()
+        outcome = plans.plan(refresh=request.refresh)
+        return PlanOut.of(outcome, include_unchanged=request.include_unchanged)

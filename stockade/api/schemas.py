@@ -12,8 +12,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from stockade.domain.plan import FleetPlan, StackAction, TenantPlan
 from stockade.domain.tenant import Tenant, TenantRequest, TenantState
-from stockade.engine.facade import FleetSummary
+from stockade.engine.facade import FleetSummary, PlanOutcome
 
 
 class TenantCreate(BaseModel):
@@ -105,3 +106,76 @@ class ErrorBody(BaseModel):
     """The shape of every error response."""
 
     error: ErrorDetail
+
+
+class PlanRequest(BaseModel):
+    """Body of ``POST /api/v1/plans``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refresh: bool = Field(
+        default=False, description="read every account again instead of the last observed state"
+    )
+    include_unchanged: bool = Field(
+        default=False, description="also list tenants and stacks the plan leaves as they are"
+    )
+
+
+class StackActionOut(BaseModel):
+    stack: str
+    action: str
+    reason: str
+    service: str | None = None
+    version: str | None = None
+    out_of_band: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, action: StackAction) -> StackActionOut:
+        desired, deployed = action.desired, action.deployed
+        stack = desired.stack_name if desired else deployed.stack_name if deployed else "?"
+        return cls(
+            stack=stack,
+            action=action.action.value,
+            reason=action.reason,
+            service=desired.service if desired else deployed.service if deployed else None,
+            version=desired.version if desired else None,
+            out_of_band=list(action.out_of_band),
+        )
+
+
+class TenantPlanOut(BaseModel):
+    id: str
+    error: str | None = None
+    actions: list[StackActionOut]
+
+    @classmethod
+    def of(cls, plan: TenantPlan, *, include_unchanged: bool) -> TenantPlanOut:
+        actions = plan.actions if include_unchanged else plan.changes
+        return cls(
+            id=plan.tenant_id, error=plan.error, actions=[StackActionOut.of(a) for a in actions]
+        )
+
+
+class PlanOut(BaseModel):
+    """A fleet plan: summary counts, then the tenants it changes (or all, if asked)."""
+
+    release_id: str
+    summary: dict[str, int]
+    observed_now: int = Field(description="accounts read from AWS to make this plan")
+    tenants: list[TenantPlanOut]
+
+    @classmethod
+    def of(cls, outcome: PlanOutcome, *, include_unchanged: bool) -> PlanOut:
+        plan: FleetPlan = outcome.plan
+        summary = {k: v for k, v in plan.summary().items() if isinstance(v, int)}
+        shown = [
+            TenantPlanOut.of(t, include_unchanged=include_unchanged)
+            for t in plan.tenants
+            if include_unchanged or t.changes or t.error
+        ]
+        return cls(
+            release_id=plan.release_id,
+            summary=summary,
+            observed_now=outcome.observed_now,
+            tenants=shown,
+        )

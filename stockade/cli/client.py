@@ -142,6 +142,10 @@ class StockadeClient:
     def fleet_summary(self) -> dict[str, Any]:
         return self._call("GET", "/api/v1/fleet/summary")
 
+    def plan(self, *, refresh: bool = False, include_unchanged: bool = False) -> dict[str, Any]:
+        body = {"refresh": refresh, "include_unchanged": include_unchanged}
+        return self._call("POST", "/api/v1/plans", json=body)
+
     # --- plumbing -----------------------------------------------------------------------
 
     def _call(

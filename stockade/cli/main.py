@@ -21,6 +21,7 @@ from stockade.cli.context import (
     OutputFormat,
 )
 from stockade.cli.local import init, up
+from stockade.cli.plan import plan
 from stockade.cli.tenant import tenant_app
 
 
@@ -63,6 +64,7 @@ def build_app(deps: CliDeps | None = None) -> typer.Typer:
 
     app.command("init")(init)
     app.command("up")(up)
+    app.command("plan")(plan)
     app.add_typer(tenant_app(), name="tenant")
     return app
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from stockade.domain.plan import FleetPlan
 from stockade.domain.tenant import Tenant, TenantRequest, TenantState
 
 
@@ -52,3 +53,18 @@ class TenantOperations(Protocol):
         ...
 
     def summary(self) -> FleetSummary: ...
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """A fleet plan, plus how many accounts had to be read from AWS to make it."""
+
+    plan: FleetPlan
+    observed_now: int
+
+
+class PlanOperations(Protocol):
+    def plan(self, *, refresh: bool = False) -> PlanOutcome:
+        """Plan every active or suspended tenant against the running spec's release.
+        ``refresh`` reads every account again instead of using the observed snapshots."""
+        ...

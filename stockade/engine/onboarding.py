@@ -31,10 +31,15 @@ from stockade.domain.errors import (
     StackDeploymentFailed,
     StockadeError,
 )
+from stockade.domain.release import Release
+from stockade.domain.stacks import DesiredStack, RecordedStack, desired_stacks, stack_tags
 from stockade.domain.tenant import TenantState, baseline_workflow_id
 from stockade.engine.bootstrap import OrgLayout
+from stockade.engine.observe import observe_account
 from stockade.engine.timing import EngineTiming
 from stockade.spec.loader import LoadedSpec
+from stockade.store.deployments import DeploymentRepository
+from stockade.store.overrides import OverridesRepository
 from stockade.store.tenants import TenantRepository
 
 ACTOR = "engine"
@@ -85,6 +90,10 @@ class OnboardingDeps:
     spec: LoadedSpec
     layout: OrgLayout
     timing: EngineTiming
+    #: the release built from the spec this engine runs: what new tenants get
+    release: Release
+    deployments: DeploymentRepository
+    overrides: OverridesRepository
     queues: OnboardingQueues = field(default_factory=OnboardingQueues)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
@@ -151,6 +160,8 @@ class Onboarding(DBOSConfiguredInstance):
                 self.deploy_baseline_stack(tenant_id, account_id, stack_name)
                 step = f"verify-baseline:{stack_name}"
                 self.verify_baseline_stack(tenant_id, account_id, stack_name)
+            step = "observe"
+            self.observe_account(tenant_id)
             step = "activate"
             self.finish(tenant_id)
         except Exception as exc:  # noqa: BLE001 - any error must end as a failed tenant
@@ -266,10 +277,9 @@ class Onboarding(DBOSConfiguredInstance):
     @DBOS.step(**RETRY)
     def deploy_baseline_stack(self, tenant_id: str, account_id: str, stack_name: str) -> str:
         d = self.deps
-        spec = d.spec.spec
-        stack_spec = next(s for s in spec.baseline.stacks if s.name == stack_name)
-        template = d.spec.templates[stack_spec.template]
         tenant = d.repo.get(tenant_id)
+        desired = self._desired(tenant.tenant_id, tenant.tier, stack_name)
+        template = d.spec.templates[desired.template]
         stacks = self._stacks(account_id)
         info = stacks.get_stack(name=stack_name)
         if info is not None and info.in_progress and not info.status.startswith("DELETE"):
@@ -282,22 +292,14 @@ class Onboarding(DBOSConfiguredInstance):
             stacks.delete_stack(name=stack_name)
             info = self._wait_stack(stacks, stack_name, deleting=True)
         if info is None:
-            standard = {
-                "TenantId": tenant_id,
-                "Tier": tenant.tier,
-                "ManagementAccountId": d.layout.management_account_id,
-            }
-            parameters = {k: v for k, v in standard.items() if k in template.parameters}
-            parameters.update({k: str(v) for k, v in stack_spec.parameters.items()})
+            engine = {"TenantId": tenant_id, "ManagementAccountId": d.layout.management_account_id}
+            parameters = {k: v for k, v in engine.items() if k in template.parameters}
+            parameters.update(desired.parameters)
             stacks.create_stack(
                 name=stack_name,
                 template_body=template.body,
                 parameters=parameters,
-                tags={
-                    "stockade:tenant": tenant_id,
-                    "stockade:baseline-version": spec.baseline.version,
-                    "stockade:template-sha256": template.sha256,
-                },
+                tags=stack_tags(tenant_id, desired),
             )
         final = self._wait_stack(stacks, stack_name, deleting=False)
         if final is None or not final.complete:
@@ -307,7 +309,28 @@ class Onboarding(DBOSConfiguredInstance):
                 + (f": {final.reason}" if final and final.reason else ""),
                 hint="fix the template, then `stockade tenant retry`",
             )
+        d.deployments.record(
+            tenant_id,
+            RecordedStack.from_desired(desired),
+            status=final.status,
+            stack_id=final.stack_id,
+        )
         return final.status
+
+    def _desired(self, tenant_id: str, tier: str, stack_name: str) -> DesiredStack:
+        """The baseline stack as the release this engine runs wants it for this tenant."""
+        d = self.deps
+        overrides = d.overrides.get_overrides(tenant_id)
+        for desired in desired_stacks(d.release, tier, overrides):
+            if desired.stack_name == stack_name:
+                return desired
+        raise SpecError(f"baseline stack {stack_name!r} is not in release {d.release.short_id}")
+
+    @DBOS.step(**RETRY)
+    def observe_account(self, tenant_id: str) -> int:
+        """Store what the account now holds, so the first plan starts from facts."""
+        d = self.deps
+        return len(observe_account(d.repo.get(tenant_id), d.cloud, d.spec.spec, d.deployments))
 
     def _wait_stack(self, stacks: Any, name: str, *, deleting: bool) -> StackInfo | None:
         d = self.deps

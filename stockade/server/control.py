@@ -24,6 +24,7 @@ from stockade.domain.errors import SpecError
 from stockade.domain.quotas import DEFAULT_QUOTAS
 from stockade.engine.bootstrap import OrgLayout, bootstrap_organization
 from stockade.engine.onboarding import OnboardingDeps
+from stockade.engine.planning import PlanService
 from stockade.engine.runtime import EngineRuntime, RuntimeConfig
 from stockade.engine.service import TenantService
 from stockade.engine.timing import EngineTiming
@@ -32,7 +33,10 @@ from stockade.settings import SandboxSettings, Settings
 from stockade.spec.loader import LoadedSpec, load_spec
 from stockade.store.audit import AuditLog
 from stockade.store.db import Database
+from stockade.store.deployments import DeploymentRepository
 from stockade.store.meta import MetaStore
+from stockade.store.overrides import OverridesRepository
+from stockade.store.releases import ReleaseRepository
 from stockade.store.tenants import TenantRepository
 from stockade.store.tokens import TokenStore
 
@@ -58,6 +62,7 @@ class ControlPlane:
     layout: OrgLayout
     runtime: EngineRuntime
     service: TenantService
+    planner: PlanService
     sandbox: SandboxProcess | None = None
     hooks: SandboxHooks | None = None
     time_scale: float = 1.0
@@ -167,12 +172,25 @@ def start_control_plane(
         all_hooks += client_hooks
         cloud = AwsCloud(target=target, budget=budget, hooks=all_hooks)
         layout = bootstrap_organization(cloud, spec.spec)
+        deployments = DeploymentRepository(db)
+        overrides = OverridesRepository(db, audit)
+        planner = PlanService(
+            tenants=repo,
+            releases=ReleaseRepository(db, audit),
+            overrides=overrides,
+            deployments=deployments,
+            spec=spec,
+            cloud=cloud,
+        )
         deps = OnboardingDeps(
             repo=repo,
             cloud=cloud,
             spec=spec,
             layout=layout,
             timing=EngineTiming().scaled(time_scale),
+            release=planner.candidate(),
+            deployments=deployments,
+            overrides=overrides,
         )
         runtime = EngineRuntime(
             RuntimeConfig(
@@ -204,6 +222,7 @@ def start_control_plane(
         layout=layout,
         runtime=runtime,
         service=service,
+        planner=planner,
         sandbox=sandbox,
         hooks=hooks,
         time_scale=time_scale,

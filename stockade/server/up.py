@@ -98,6 +98,7 @@ def _watch_demo(plane: ControlPlane, ids: list[str], console: Console, show: boo
 def _serve(plane: ControlPlane, token_host: str, port: int) -> uvicorn.Server:
     app = create_app(
         tenants=plane.service,
+        plans=plane.planner,
         auth=StoreAuthenticator(plane.tokens),
         version=stockade.__version__,
     )

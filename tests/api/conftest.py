@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.fakes import InMemoryTenants, TokenAuthenticator
+from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator
 from stockade.api.app import create_app
 
 
@@ -24,7 +24,7 @@ def authenticator() -> TokenAuthenticator:
 
 @pytest.fixture
 def app(tenants: InMemoryTenants, authenticator: TokenAuthenticator) -> FastAPI:
-    return create_app(tenants=tenants, auth=authenticator, version="9.9.9-test")
+    return create_app(tenants=tenants, plans=FixedPlans(), auth=authenticator, version="9.9.9-test")
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ maps fixed tokens to principals, one per role. Neither mocks internals of the AP
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -14,8 +15,13 @@ from typing import Any
 
 from stockade.api.auth import ROLES, Principal
 from stockade.domain.errors import ConflictError, NotFoundError
+from stockade.domain.plan import FleetPlan, TenantSnapshot, plan_fleet
+from stockade.domain.release import build_release
+from stockade.domain.stacks import DeployedStack, desired_stacks, stack_tags
 from stockade.domain.tenant import Tenant, TenantRequest, TenantState, check_transition
-from stockade.engine.facade import FleetSummary
+from stockade.engine.facade import FleetSummary, PlanOutcome
+from stockade.scaffold import example_spec_path
+from stockade.spec.loader import load_spec
 
 TIERS = frozenset({"free", "pro", "enterprise"})
 #: one token per role: "viewer-token", "operator-token", ...
@@ -141,3 +147,35 @@ class InMemoryTenants:
         if steps:
             steps[-1] = (states[-1], changes)
         self.script[tenant_id] = steps
+
+
+class FixedPlans:
+    """``PlanOperations`` returning a plan given up front; records the ``refresh`` flags."""
+
+    def __init__(self, plan: FleetPlan | None = None) -> None:
+        self.fleet_plan = plan or example_plan()
+        self.refreshes: list[bool] = []
+
+    def plan(self, *, refresh: bool = False) -> PlanOutcome:
+        self.refreshes.append(refresh)
+        return PlanOutcome(plan=self.fleet_plan, observed_now=0)
+
+
+@functools.cache
+def example_plan() -> FleetPlan:
+    """A real plan: the packaged example spec against two tenants, one with nothing deployed
+    (everything is created) and one where the plan finds nothing to do."""
+    spec = load_spec(example_spec_path())
+    release = build_release(spec.spec, spec.templates)
+    desired = desired_stacks(release, "free")
+    deployed = [
+        DeployedStack.from_tags(d.stack_name, "CREATE_COMPLETE", stack_tags("steady", d))
+        for d in desired
+    ]
+    return plan_fleet(
+        release,
+        [
+            TenantSnapshot(tenant_id="fresh", tier="free", deployed=()),
+            TenantSnapshot(tenant_id="steady", tier="free", deployed=deployed),
+        ],
+    )

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.fakes import InMemoryTenants, TokenAuthenticator, bearer
+from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator, bearer
 from stockade.api.app import create_app
 from stockade.domain.errors import TransientCloudError
 from stockade.domain.tenant import Tenant, TenantState
@@ -42,10 +42,14 @@ def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
 
 def test_each_app_has_its_own_metrics() -> None:
     first = TestClient(
-        create_app(tenants=InMemoryTenants(), auth=TokenAuthenticator(), version="1")
+        create_app(
+            tenants=InMemoryTenants(), plans=FixedPlans(), auth=TokenAuthenticator(), version="1"
+        )
     )
     second = TestClient(
-        create_app(tenants=InMemoryTenants(), auth=TokenAuthenticator(), version="1")
+        create_app(
+            tenants=InMemoryTenants(), plans=FixedPlans(), auth=TokenAuthenticator(), version="1"
+        )
     )
     for _ in range(3):
         first.get("/healthz")
@@ -62,7 +66,9 @@ class _Exploding(InMemoryTenants):
 
 
 def test_unexpected_errors_are_500_without_details() -> None:
-    app = create_app(tenants=_Exploding(), auth=TokenAuthenticator(), version="1")
+    app = create_app(
+        tenants=_Exploding(), plans=FixedPlans(), auth=TokenAuthenticator(), version="1"
+    )
     client = TestClient(app, raise_server_exceptions=False)
     response = client.get("/api/v1/tenants", headers=bearer("viewer"))
     assert response.status_code == 500
@@ -74,7 +80,9 @@ def test_unexpected_errors_are_500_without_details() -> None:
 
 
 def test_stockade_errors_keep_their_status_and_code() -> None:
-    app = create_app(tenants=_Exploding(), auth=TokenAuthenticator(), version="1")
+    app = create_app(
+        tenants=_Exploding(), plans=FixedPlans(), auth=TokenAuthenticator(), version="1"
+    )
     response = TestClient(app).get("/api/v1/fleet/summary", headers=bearer("viewer"))
     assert response.status_code == 503
     assert response.json() == {

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from api.fakes import InMemoryTenants, TokenAuthenticator
+from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
@@ -82,7 +82,7 @@ def tenants() -> InMemoryTenants:
 
 @pytest.fixture
 def cli(tenants: InMemoryTenants) -> Iterator[Cli]:
-    app = create_app(tenants=tenants, auth=TokenAuthenticator(), version="test")
+    app = create_app(tenants=tenants, plans=FixedPlans(), auth=TokenAuthenticator(), version="test")
     with TestClient(app) as http:
         yield Cli(
             tenants=tenants,

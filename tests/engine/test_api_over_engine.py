@@ -31,7 +31,12 @@ class Api:
 
 @pytest.fixture
 def api(plane: ControlPlane) -> Iterator[Api]:
-    app = create_app(tenants=plane.service, auth=StoreAuthenticator(plane.tokens), version="test")
+    app = create_app(
+        tenants=plane.service,
+        plans=plane.planner,
+        auth=StoreAuthenticator(plane.tokens),
+        version="test",
+    )
     token, _info = plane.tokens.create("t", "admin")
     wait_idle(plane)  # nothing else onboarding: the counts below only move for our requests
     with TestClient(app) as client:

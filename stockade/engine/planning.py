@@ -1,0 +1,95 @@
+"""Fleet plans: what the current spec would change in every tenant account, and why.
+
+The plan itself is the pure ``domain.plan.plan_fleet``; this service gathers its inputs in a
+handful of queries (tenants, overrides, what Stockade recorded, and the last observed state of
+every account) and keeps the observed state fresh: ``observe`` reads one account's managed
+stacks (one paginated DescribeStacks) and stores the snapshot. Accounts never observed are read
+before planning, so a plan never mistakes "not looked at yet" for "nothing deployed".
+
+Who calls it: the API (``POST /api/v1/plans``), onboarding (after the baseline), tests, bench.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+from stockade.cloud.ports import CloudPort
+from stockade.domain.plan import TenantSnapshot, plan_fleet
+from stockade.domain.release import NO_OVERRIDES, Release, build_release
+from stockade.domain.stacks import DeployedStack
+from stockade.domain.tenant import Tenant, TenantState
+from stockade.engine.facade import PlanOutcome
+from stockade.engine.observe import observe_account
+from stockade.spec.loader import LoadedSpec
+from stockade.store.deployments import DeploymentRepository
+from stockade.store.overrides import OverridesRepository
+from stockade.store.releases import ReleaseRepository
+from stockade.store.tenants import TenantRepository
+
+#: tenants whose accounts hold deployments a plan covers
+PLANNED_STATES = (TenantState.ACTIVE, TenantState.SUSPENDED)
+
+
+class PlanService:
+    def __init__(
+        self,
+        *,
+        tenants: TenantRepository,
+        releases: ReleaseRepository,
+        overrides: OverridesRepository,
+        deployments: DeploymentRepository,
+        spec: LoadedSpec,
+        cloud: CloudPort,
+        readers: int = 8,
+    ) -> None:
+        self._tenants = tenants
+        self._releases = releases
+        self._overrides = overrides
+        self._deployments = deployments
+        self._spec = spec
+        self._cloud = cloud
+        self._readers = readers
+
+    def candidate(self) -> Release:
+        """The release the loaded spec describes (content-hashed: same files, same id)."""
+        return build_release(self._spec.spec, self._spec.templates)
+
+    def observe(self, tenant: Tenant) -> list[DeployedStack]:
+        """Read the tenant account's managed stacks and store them as its observed state."""
+        return observe_account(tenant, self._cloud, self._spec.spec, self._deployments)
+
+    def plan(self, *, refresh: bool = False) -> PlanOutcome:
+        """Plan every active or suspended tenant against the loaded spec's release."""
+        release = self.candidate()
+        tenants = [t for state in PLANNED_STATES for t in self._tenants.in_states([state])]
+        observed = self._deployments.observed_all()
+        stale = [t for t in tenants if refresh or t.tenant_id not in observed]
+        fresh = dict(self._observe_all(stale))
+        recorded = self._deployments.recorded_all()
+        overrides = self._overrides.overrides_for_all()
+        pins = {pin for o in overrides.values() for pin in o.pins.values()}
+        snapshots = [
+            TenantSnapshot(
+                tenant_id=t.tenant_id,
+                tier=t.tier,
+                deployed=fresh.get(t.tenant_id)
+                or (observed[t.tenant_id].stacks if t.tenant_id in observed else ()),
+                overrides=overrides.get(t.tenant_id, NO_OVERRIDES),
+                recorded=recorded.get(t.tenant_id, []),
+            )
+            for t in tenants
+        ]
+        plan = plan_fleet(release, snapshots, self._releases.by_ids(pins))
+        return PlanOutcome(plan=plan, observed_now=len(stale))
+
+    def _observe_all(self, tenants: Iterable[Tenant]) -> Iterable[tuple[str, list[DeployedStack]]]:
+        work: list[Tenant] = list(tenants)
+        if not work:
+            return []
+        read: Callable[[Tenant], tuple[str, list[DeployedStack]]] = lambda t: (  # noqa: E731
+            t.tenant_id,
+            self.observe(t),
+        )
+        with ThreadPoolExecutor(max_workers=self._readers, thread_name_prefix="observe") as pool:
+            return list(pool.map(read, work))
