@@ -35,6 +35,7 @@ from stockade.domain.release import Release
 from stockade.domain.stacks import DesiredStack, RecordedStack, desired_stacks, stack_tags
 from stockade.domain.tenant import TenantState, baseline_workflow_id
 from stockade.engine.bootstrap import OrgLayout
+from stockade.engine.deploy import stack_parameters
 from stockade.engine.observe import observe_account
 from stockade.engine.timing import EngineTiming
 from stockade.spec.loader import LoadedSpec
@@ -292,13 +293,15 @@ class Onboarding(DBOSConfiguredInstance):
             stacks.delete_stack(name=stack_name)
             info = self._wait_stack(stacks, stack_name, deleting=True)
         if info is None:
-            engine = {"TenantId": tenant_id, "ManagementAccountId": d.layout.management_account_id}
-            parameters = {k: v for k, v in engine.items() if k in template.parameters}
-            parameters.update(desired.parameters)
             stacks.create_stack(
                 name=stack_name,
                 template_body=template.body,
-                parameters=parameters,
+                parameters=stack_parameters(
+                    desired,
+                    template,
+                    tenant_id=tenant_id,
+                    management_account_id=d.layout.management_account_id,
+                ),
                 tags=stack_tags(tenant_id, desired),
             )
         final = self._wait_stack(stacks, stack_name, deleting=False)
@@ -318,13 +321,13 @@ class Onboarding(DBOSConfiguredInstance):
         return final.status
 
     def _desired(self, tenant_id: str, tier: str, stack_name: str) -> DesiredStack:
-        """The baseline stack as the release this engine runs wants it for this tenant."""
+        """The stack as the release this engine runs wants it for this tenant."""
         d = self.deps
         overrides = d.overrides.get_overrides(tenant_id)
         for desired in desired_stacks(d.release, tier, overrides):
             if desired.stack_name == stack_name:
                 return desired
-        raise SpecError(f"baseline stack {stack_name!r} is not in release {d.release.short_id}")
+        raise SpecError(f"stack {stack_name!r} is not in release {d.release.short_id}")
 
     @DBOS.step(**RETRY)
     def observe_account(self, tenant_id: str) -> int:

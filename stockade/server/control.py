@@ -63,6 +63,7 @@ class ControlPlane:
     runtime: EngineRuntime
     service: TenantService
     planner: PlanService
+    deployments: DeploymentRepository
     sandbox: SandboxProcess | None = None
     hooks: SandboxHooks | None = None
     time_scale: float = 1.0
@@ -223,6 +224,7 @@ def start_control_plane(
         runtime=runtime,
         service=service,
         planner=planner,
+        deployments=deployments,
         sandbox=sandbox,
         hooks=hooks,
         time_scale=time_scale,

@@ -36,6 +36,9 @@ def test_after_onboarding_the_baseline_is_up_to_date_and_services_are_to_create(
     services = {name: a for name, a in actions.items() if name.startswith("stockade-svc-")}
     assert set(services) == {f"stockade-svc-{s}" for s in plane.spec.spec.tiers["free"].services}
     assert {a.action for a in services.values()} == {Action.CREATE}
+    # what onboarding deployed is recorded
+    recorded = {r.stack_name for r in plane.deployments.recorded_for("planned")}
+    assert recorded == baseline
 
 
 def test_an_out_of_band_change_is_planned_and_explained(plane: ControlPlane) -> None:
