@@ -6,12 +6,12 @@ every account) and keeps the observed state fresh: ``observe`` reads one account
 stacks (one paginated DescribeStacks) and stores the snapshot. Accounts never observed are read
 before planning, so a plan never mistakes "not looked at yet" for "nothing deployed".
 
-Who calls it: the API (``POST /api/v1/plans``), onboarding (after the baseline), tests, bench.
+Who calls it: the API (``POST /api/v1/plans``) through ``engine.facade.PlanOperations``, the
+composition root (the release new tenants get), tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from stockade.cloud.ports import CloudPort
@@ -62,7 +62,7 @@ class PlanService:
     def plan(self, *, refresh: bool = False) -> PlanOutcome:
         """Plan every active or suspended tenant against the loaded spec's release."""
         release = self.candidate()
-        tenants = [t for state in PLANNED_STATES for t in self._tenants.in_states([state])]
+        tenants = self._tenants.in_states(PLANNED_STATES)
         observed = self._deployments.observed_all()
         stale = [t for t in tenants if refresh or t.tenant_id not in observed]
         fresh = dict(self._observe_all(stale))
@@ -73,8 +73,9 @@ class PlanService:
             TenantSnapshot(
                 tenant_id=t.tenant_id,
                 tier=t.tier,
-                deployed=fresh.get(t.tenant_id)
-                or (observed[t.tenant_id].stacks if t.tenant_id in observed else ()),
+                deployed=fresh[t.tenant_id]
+                if t.tenant_id in fresh
+                else observed[t.tenant_id].stacks,
                 overrides=overrides.get(t.tenant_id, NO_OVERRIDES),
                 recorded=recorded.get(t.tenant_id, []),
             )
@@ -83,13 +84,13 @@ class PlanService:
         plan = plan_fleet(release, snapshots, self._releases.by_ids(pins))
         return PlanOutcome(plan=plan, observed_now=len(stale))
 
-    def _observe_all(self, tenants: Iterable[Tenant]) -> Iterable[tuple[str, list[DeployedStack]]]:
-        work: list[Tenant] = list(tenants)
-        if not work:
+    def _observe_all(self, tenants: list[Tenant]) -> list[tuple[str, list[DeployedStack]]]:
+        """Read these accounts, a few at a time (each read waits on the rate budget)."""
+        if not tenants:
             return []
-        read: Callable[[Tenant], tuple[str, list[DeployedStack]]] = lambda t: (  # noqa: E731
-            t.tenant_id,
-            self.observe(t),
-        )
+
+        def read(tenant: Tenant) -> tuple[str, list[DeployedStack]]:
+            return tenant.tenant_id, self.observe(tenant)
+
         with ThreadPoolExecutor(max_workers=self._readers, thread_name_prefix="observe") as pool:
-            return list(pool.map(read, work))
+            return list(pool.map(read, tenants))

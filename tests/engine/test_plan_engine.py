@@ -68,3 +68,17 @@ def test_an_out_of_band_change_is_planned_and_explained(plane: ControlPlane) -> 
     assert action.action is Action.UPDATE
     assert "out-of-band" in action.reason
     assert TAG_PARAMS in action.out_of_band
+
+
+def test_a_refreshed_plan_sees_stacks_deleted_behind_our_back(plane: ControlPlane) -> None:
+    plane.service.create_tenant(TenantRequest(tenant_id="emptied", tier="free"), actor="test")
+    tenant = wait_settled(plane, ["emptied"])["emptied"]
+    cfn = account_client(plane, "cloudformation", tenant.account_id or "")
+    baseline = [s.name for s in plane.spec.spec.baseline.stacks]
+    for name in baseline:
+        cfn.delete_stack(StackName=name)
+    outcome = plane.planner.plan(refresh=True)
+    assert outcome.observed_now >= 1  # every planned account was read again
+    actions = _actions(plane, "emptied")  # the refreshed snapshot is now the one kept
+    for name in baseline:
+        assert actions[name].action is Action.CREATE, actions[name].reason

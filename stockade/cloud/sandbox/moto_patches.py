@@ -144,9 +144,11 @@ class MotoPatches:
             return self._patched
 
     def before_backend(self, service: str) -> None:
-        """For the dispatcher, before it builds moto's app for ``service``."""
-        if service == "cloudformation":
-            self.apply()
+        """For the dispatcher, before it builds moto's app for ``service`` (any service): wait
+        for the warm-up's import and patching, so no request thread imports moto's modules
+        while the warm-up thread does (two threads importing one module graph can see a
+        half-initialised module: an intermittent 500 on the first request)."""
+        self.apply()
 
 
 def _moto_modules() -> dict[str, ModuleType]:

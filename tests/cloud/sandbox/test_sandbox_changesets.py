@@ -291,5 +291,6 @@ def test_a_moto_without_the_patched_internals_is_refused(monkeypatch: pytest.Mon
         patches.apply()
     with pytest.raises(SandboxError):  # and on every later request for CloudFormation
         patches.before_backend("cloudformation")
-    patches.before_backend("sqs")  # other services are not held up
+    with pytest.raises(SandboxError):  # nor any other service: the server stops anyway
+        patches.before_backend("sqs")
     assert not getattr(models.CloudFormationBackend.create_change_set, MARK, False)
