@@ -140,12 +140,13 @@ def start_control_plane(
     spec = spec or load_fleet_spec(None, mode)
     settings.home.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url())
+    sandbox: SandboxProcess | None = None
+    runtime: EngineRuntime | None = None
     try:
         db.migrate()
         audit = AuditLog(db)
         repo = TenantRepository(db, audit)
         notices: list[str] = []
-        sandbox: SandboxProcess | None = None
         hooks: SandboxHooks | None = None
         time_scale = 1.0
         if mode == "sandbox":
@@ -206,7 +207,9 @@ def start_control_plane(
         service = TenantService(repo=repo, spec=spec.spec, onboarding=onboarding)
         service.resume_pending()
     except BaseException:
-        if "sandbox" in locals() and sandbox is not None:
+        if runtime is not None:
+            runtime.shutdown()
+        if sandbox is not None:
             sandbox.stop()
         db.dispose()
         raise

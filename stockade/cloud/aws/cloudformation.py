@@ -176,8 +176,7 @@ class CloudFormationStacks:
         return str(response["StackId"])
 
     def delete_stack(self, *, name: str) -> None:
-        with translate("cloudformation:DeleteStack"):
-            self._client.delete_stack(StackName=name)
+        self._stacks.delete(name)
 
     # -- deploying through change sets ----------------------------------------------------
 
@@ -200,10 +199,7 @@ class CloudFormationStacks:
             parameters=parameters,
             tags=tags,
             change_set_name=change_set_name,
-            timeout=timeout,
-            poll_interval=poll_interval,
-            sleep=sleep,
-            clock=clock,
+            deadline=Deadline(timeout, poll_interval, sleep, clock),
         )
 
     # -- waiting --------------------------------------------------------------------------

@@ -6,8 +6,6 @@ Who calls it: ``cloud.aws.cloudformation.CloudFormationStacks.deploy_stack``.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -44,10 +42,6 @@ class ChangeSetDeployer:
     def __init__(self, stacks: StackClient) -> None:
         self._stacks = stacks
 
-    def _delete_stack(self, *, name: str) -> None:
-        with translate("cloudformation:DeleteStack"):
-            self._stacks.client.delete_stack(StackName=name)
-
     def deploy(
         self,
         *,
@@ -56,19 +50,16 @@ class ChangeSetDeployer:
         parameters: dict[str, str],
         tags: dict[str, str],
         change_set_name: str,
-        timeout: float = 900.0,
-        poll_interval: float = 2.0,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        deadline: Deadline,
     ) -> DeployStart:
+        """``CloudFormationStacks.deploy_stack``, within ``deadline``."""
         resolved = resolve_parameters(template_body, parameters)
-        deadline = Deadline(timeout, poll_interval, sleep, clock)
 
         stack = self._stacks.describe(name)
         while stack is not None and stack["StackStatus"] == "DELETE_IN_PROGRESS":
             if deadline.passed():
                 raise TransientCloudError(
-                    f"stack {name!r} is still being deleted after {timeout:.0f} s",
+                    f"stack {name!r} is still being deleted after {deadline.timeout:.0f} s",
                     hint="it will be retried once the deletion has finished",
                 )
             deadline.pause()
@@ -326,7 +317,7 @@ class ChangeSetDeployer:
     def _delete_unborn(self, stack: dict[str, Any], deadline: Deadline) -> None:
         """Delete a stack that never finished its creation, and wait until it is gone."""
         stack_id = str(stack["StackId"])
-        self._delete_stack(name=stack_id)
+        self._stacks.delete(stack_id)
         while True:
             current = self._stacks.describe(stack_id)
             if current is None or current["StackStatus"] == "DELETE_COMPLETE":

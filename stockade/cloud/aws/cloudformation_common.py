@@ -94,6 +94,7 @@ class Deadline:
         self._clock = clock
         self._sleep = sleep
         self._interval = poll_interval
+        self.timeout = timeout
         self._at = clock() + timeout
 
     def passed(self) -> bool:
@@ -120,6 +121,10 @@ class StackClient:
                     return None
                 raise
         return dict(stacks[0]) if stacks else None
+
+    def delete(self, name_or_id: str) -> None:
+        with translate("cloudformation:DeleteStack"):
+            self.client.delete_stack(StackName=name_or_id)
 
     def pages(self, operation: str, method: str, key: str, **kwargs: Any) -> Iterator[Any]:
         token: str | None = None
