@@ -54,6 +54,8 @@ class Organization(_Model):
     suspended_ou: str = "Suspended"
     #: the role Organizations creates in every new account, used only until the baseline is up
     access_role: str = "OrganizationAccountAccessRole"
+    #: the role the baseline creates in every tenant account; rollouts deploy through it
+    deploy_role: str = "StockadeDeployRole"
 
     def ou_paths(self) -> list[tuple[str, ...]]:
         """Every OU as a path of names from the root, parents before children."""

@@ -3,6 +3,8 @@
 ``engine.service.TenantService`` implements it over the store and DBOS; the API depends only on
 this Protocol, so it can be exercised through a different implementation in tests.
 
+``engine.rollouts.RolloutService`` implements ``RolloutOperations`` (apply and rollouts).
+
 Who calls it: ``api`` (route handlers), ``server`` (wiring), ``bench``.
 """
 
@@ -13,6 +15,7 @@ from typing import Protocol
 
 from stockade.domain.plan import FleetPlan
 from stockade.domain.tenant import Tenant, TenantRequest, TenantState
+from stockade.store.rollout_types import Rollout, RolloutState
 
 
 @dataclass(frozen=True)
@@ -67,4 +70,52 @@ class PlanOperations(Protocol):
     def plan(self, *, refresh: bool = False) -> PlanOutcome:
         """Plan every active or suspended tenant against the running spec's release.
         ``refresh`` reads every account again instead of using the observed snapshots."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    """What ``RolloutOperations.apply`` did: the release, the plan, and the rollout it started."""
+
+    release_id: str
+    #: the release was stored now (False: it had been applied before and is current again)
+    new_release: bool
+    plan: FleetPlan
+    #: None when the plan changes no tenant: nothing to roll out
+    rollout: Rollout | None
+    #: accounts read from AWS to make the plan
+    observed_now: int
+
+
+class RolloutOperations(Protocol):
+    def apply(self, *, actor: str, refresh: bool = False) -> ApplyOutcome:
+        """Reload the spec (templates checked with cfn-lint: SpecError if one is invalid),
+        store its release and make it current, plan every tenant, and start a rollout of the
+        tenants with changes in the spec's waves. ConflictError if another rollout is
+        pending, running or halted (resume it or roll it back first)."""
+        ...
+
+    def list_rollouts(self, *, limit: int = 50, state: RolloutState | None = None) -> list[Rollout]:
+        """Newest first, with counts by wave (no per-tenant rows)."""
+        ...
+
+    def get_rollout(self, rollout_id: str) -> Rollout:
+        """With every tenant's status and error. NotFoundError if unknown."""
+        ...
+
+    def halt_rollout(self, rollout_id: str, *, actor: str, reason: str) -> Rollout:
+        """Stop starting new tenants (those in flight finish). ConflictError unless the
+        rollout is pending or running."""
+        ...
+
+    def resume_rollout(self, rollout_id: str, *, actor: str) -> Rollout:
+        """Continue a halted rollout where it stopped; failed tenants are tried again.
+        ConflictError unless it is halted."""
+        ...
+
+    def rollback_rollout(self, rollout_id: str, *, actor: str) -> Rollout:
+        """Start a new rollout redeploying the previous release to the tenants this one
+        changed; the original becomes ``rolled_back`` once it is stopped. Returns the new
+        rollout. ConflictError if the rollout is running (halt it first), already rolled
+        back, or has no previous release."""
         ...

@@ -6,8 +6,9 @@ every account) and keeps the observed state fresh: ``observe`` reads one account
 stacks (one paginated DescribeStacks) and stores the snapshot. Accounts never observed are read
 before planning, so a plan never mistakes "not looked at yet" for "nothing deployed".
 
-Who calls it: the API (``POST /api/v1/plans``) through ``engine.facade.PlanOperations``, the
-composition root (the release new tenants get), tests.
+The spec is the one on disk now (``spec.source.SpecSource``), so an edited spec is planned
+without restarting. Who calls it: the API (``POST /api/v1/plans``) through
+``engine.facade.PlanOperations``, ``engine.rollouts`` (apply), tests.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from stockade.domain.stacks import DeployedStack
 from stockade.domain.tenant import Tenant, TenantState
 from stockade.engine.facade import PlanOutcome
 from stockade.engine.observe import observe_account
-from stockade.spec.loader import LoadedSpec
+from stockade.spec.source import SpecSource
 from stockade.store.deployments import DeploymentRepository
 from stockade.store.overrides import OverridesRepository
 from stockade.store.releases import ReleaseRepository
@@ -39,7 +40,7 @@ class PlanService:
         releases: ReleaseRepository,
         overrides: OverridesRepository,
         deployments: DeploymentRepository,
-        spec: LoadedSpec,
+        spec: SpecSource,
         cloud: CloudPort,
         readers: int = 8,
     ) -> None:
@@ -52,15 +53,16 @@ class PlanService:
         self._readers = readers
 
     def candidate(self) -> Release:
-        """The release the loaded spec describes (content-hashed: same files, same id)."""
-        return build_release(self._spec.spec, self._spec.templates)
+        """The release the spec on disk describes (content-hashed: same files, same id)."""
+        loaded = self._spec.current()
+        return build_release(loaded.spec, loaded.templates)
 
     def observe(self, tenant: Tenant) -> list[DeployedStack]:
         """Read the tenant account's managed stacks and store them as its observed state."""
-        return observe_account(tenant, self._cloud, self._spec.spec, self._deployments)
+        return observe_account(tenant, self._cloud, self._spec.current().spec, self._deployments)
 
     def plan(self, *, refresh: bool = False) -> PlanOutcome:
-        """Plan every active or suspended tenant against the loaded spec's release."""
+        """Plan every active or suspended tenant against the release of the spec on disk."""
         release = self.candidate()
         tenants = self._tenants.in_states(PLANNED_STATES)
         observed = self._deployments.observed_all()

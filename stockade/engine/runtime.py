@@ -18,6 +18,8 @@ from dbos import DBOS, DBOSConfig
 
 from stockade.domain.quotas import QuotaTable
 from stockade.engine.onboarding import Onboarding, OnboardingDeps
+from stockade.engine.rollout_deps import RolloutDeps
+from stockade.engine.rollout_workflow import RolloutWorkflow
 
 #: bump when a workflow's step sequence changes incompatibly; in-flight workflows of another
 #: version are not recovered by this code
@@ -35,12 +37,20 @@ class RuntimeConfig:
 
 
 class EngineRuntime:
-    def __init__(self, config: RuntimeConfig, deps: OnboardingDeps, quotas: QuotaTable) -> None:
+    def __init__(
+        self,
+        config: RuntimeConfig,
+        deps: OnboardingDeps,
+        quotas: QuotaTable,
+        rollout_deps: RolloutDeps | None = None,
+    ) -> None:
         self._config = config
         self._deps = deps
+        self._rollout_deps = rollout_deps
         self._quotas = quotas
         self._launched = False
         self.onboarding: Onboarding | None = None
+        self.rollouts: RolloutWorkflow | None = None
 
     def launch(self) -> Onboarding:
         dbos_config: DBOSConfig = {
@@ -53,6 +63,8 @@ class EngineRuntime:
         DBOS(config=dbos_config)
         # configured instances must exist before launch so recovery can find them
         self.onboarding = Onboarding.bind(self._deps)
+        if self._rollout_deps is not None:
+            self.rollouts = RolloutWorkflow.bind(self._rollout_deps)
         DBOS.launch()
         self._launched = True
         in_flight = self._quotas.get("organizations", "CreateAccount").concurrent or 5

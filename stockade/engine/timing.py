@@ -21,6 +21,10 @@ class EngineTiming:
     stack_poll_interval: float = 5.0
     #: a stack still in progress after this fails the deployment (moto never finishes some)
     stack_timeout: float = 1800.0
+    #: between two DescribeChangeSet calls while CloudFormation computes a change set
+    change_set_poll_interval: float = 2.0
+    #: how many times faster than AWS time runs (the sandbox's time scale; 1 against AWS)
+    time_scale: float = 1.0
 
     def scaled(self, time_scale: float) -> EngineTiming:
         return replace(
@@ -29,4 +33,6 @@ class EngineTiming:
             account_timeout=self.account_timeout / time_scale,
             stack_poll_interval=self.stack_poll_interval / time_scale,
             stack_timeout=self.stack_timeout / time_scale,
+            change_set_poll_interval=self.change_set_poll_interval / time_scale,
+            time_scale=self.time_scale * time_scale,
         )

@@ -25,18 +25,23 @@ from stockade.domain.quotas import DEFAULT_QUOTAS
 from stockade.engine.bootstrap import OrgLayout, bootstrap_organization
 from stockade.engine.onboarding import OnboardingDeps
 from stockade.engine.planning import PlanService
+from stockade.engine.rollout_deps import RolloutDeps
+from stockade.engine.rollouts import RolloutService, stored_templates
 from stockade.engine.runtime import EngineRuntime, RuntimeConfig
 from stockade.engine.service import TenantService
 from stockade.engine.timing import EngineTiming
 from stockade.scaffold import example_spec_path
 from stockade.settings import SandboxSettings, Settings
 from stockade.spec.loader import LoadedSpec, load_spec
+from stockade.spec.source import SpecSource
 from stockade.store.audit import AuditLog
 from stockade.store.db import Database
 from stockade.store.deployments import DeploymentRepository
 from stockade.store.meta import MetaStore
 from stockade.store.overrides import OverridesRepository
 from stockade.store.releases import ReleaseRepository
+from stockade.store.rollouts import RolloutRepository
+from stockade.store.templates import TemplateRepository
 from stockade.store.tenants import TenantRepository
 from stockade.store.tokens import TokenStore
 
@@ -64,6 +69,9 @@ class ControlPlane:
     service: TenantService
     planner: PlanService
     deployments: DeploymentRepository
+    rollouts: RolloutService
+    releases: ReleaseRepository
+    overrides: OverridesRepository
     sandbox: SandboxProcess | None = None
     hooks: SandboxHooks | None = None
     time_scale: float = 1.0
@@ -118,6 +126,76 @@ def _reconcile_sandbox_state(
     ]
 
 
+def _start_sandbox(
+    db: Database,
+    repo: TenantRepository,
+    sandbox: SandboxProcess,
+    state_dir: Path,
+    settings: Settings,
+) -> list[str]:
+    """Start the sandbox on the state the database points at (or both fresh); the notices."""
+    notices = _reconcile_sandbox_state(db, repo, state_dir, settings)
+    sandbox.start()
+    MetaStore(db).set(SANDBOX_META_KEY, sandbox.instance_id)
+    if sandbox.restored_requests:
+        notices.append(f"sandbox restored from its journal ({sandbox.restored_requests} requests)")
+    return notices
+
+
+def _engine_deps(
+    db: Database,
+    audit: AuditLog,
+    repo: TenantRepository,
+    *,
+    cloud: AwsCloud,
+    spec: LoadedSpec,
+    layout: OrgLayout,
+    time_scale: float,
+) -> tuple[OnboardingDeps, RolloutDeps]:
+    """The engine's dependencies; stores the spec's templates, and its release on first start."""
+    deployments = DeploymentRepository(db)
+    overrides = OverridesRepository(db, audit)
+    releases = ReleaseRepository(db, audit)
+    templates = TemplateRepository(db)
+    source = SpecSource(spec.path, spec)
+    timing = EngineTiming().scaled(time_scale)
+    planner = PlanService(
+        tenants=repo,
+        releases=releases,
+        overrides=overrides,
+        deployments=deployments,
+        spec=source,
+        cloud=cloud,
+    )
+    templates.save_all(stored_templates(spec))
+    if releases.latest() is None:  # the first start: the spec's release is the current one
+        releases.save(planner.candidate(), actor="stockade up")
+    onboarding = OnboardingDeps(
+        repo=repo,
+        cloud=cloud,
+        spec=spec,
+        layout=layout,
+        timing=timing,
+        release=planner.candidate(),
+        deployments=deployments,
+        overrides=overrides,
+    )
+    rollouts = RolloutDeps(
+        rollouts=RolloutRepository(db, audit),
+        releases=releases,
+        tenants=repo,
+        overrides=overrides,
+        deployments=deployments,
+        templates=templates,
+        planner=planner,
+        spec=source,
+        cloud=cloud,
+        management_account_id=layout.management_account_id,
+        timing=timing,
+    )
+    return onboarding, rollouts
+
+
 def load_fleet_spec(spec_path: Path | None, mode: str) -> LoadedSpec:
     """The spec ``stockade up`` runs with (validated, templates linted); raises SpecError."""
     return load_spec(resolve_spec_path(spec_path, mode))
@@ -153,14 +231,8 @@ def start_control_plane(
             sb = sandbox_settings or SandboxSettings()
             time_scale = sb.time_scale
             state_dir = settings.home / "sandbox"
-            notices += _reconcile_sandbox_state(db, repo, state_dir, settings)
             sandbox = SandboxProcess(state_dir, sb)
-            sandbox.start()
-            MetaStore(db).set(SANDBOX_META_KEY, sandbox.instance_id)
-            if sandbox.restored_requests:
-                notices.append(
-                    f"sandbox restored from its journal ({sandbox.restored_requests} requests)"
-                )
+            notices += _start_sandbox(db, repo, sandbox, state_dir, settings)
             hooks = SandboxHooks(DEFAULT_QUOTAS, sb.time_scale, sb.latency, sb.enforce_quotas)
             target = AwsTarget(
                 region=spec.spec.home_region,
@@ -174,25 +246,8 @@ def start_control_plane(
         all_hooks += client_hooks
         cloud = AwsCloud(target=target, budget=budget, hooks=all_hooks)
         layout = bootstrap_organization(cloud, spec.spec)
-        deployments = DeploymentRepository(db)
-        overrides = OverridesRepository(db, audit)
-        planner = PlanService(
-            tenants=repo,
-            releases=ReleaseRepository(db, audit),
-            overrides=overrides,
-            deployments=deployments,
-            spec=spec,
-            cloud=cloud,
-        )
-        deps = OnboardingDeps(
-            repo=repo,
-            cloud=cloud,
-            spec=spec,
-            layout=layout,
-            timing=EngineTiming().scaled(time_scale),
-            release=planner.candidate(),
-            deployments=deployments,
-            overrides=overrides,
+        deps, rollout_deps = _engine_deps(
+            db, audit, repo, cloud=cloud, spec=spec, layout=layout, time_scale=time_scale
         )
         runtime = EngineRuntime(
             RuntimeConfig(
@@ -202,10 +257,14 @@ def start_control_plane(
             ),
             deps,
             DEFAULT_QUOTAS,
+            rollout_deps,
         )
         onboarding = runtime.launch()
         service = TenantService(repo=repo, spec=spec.spec, onboarding=onboarding)
         service.resume_pending()
+        assert runtime.rollouts is not None
+        rollouts = RolloutService(rollout_deps, runtime.rollouts)
+        rollouts.resume_open()
     except BaseException:
         if runtime is not None:
             runtime.shutdown()
@@ -226,8 +285,11 @@ def start_control_plane(
         layout=layout,
         runtime=runtime,
         service=service,
-        planner=planner,
-        deployments=deployments,
+        planner=rollout_deps.planner,
+        deployments=rollout_deps.deployments,
+        rollouts=rollouts,
+        releases=rollout_deps.releases,
+        overrides=rollout_deps.overrides,
         sandbox=sandbox,
         hooks=hooks,
         time_scale=time_scale,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -239,6 +240,12 @@ class RolloutRow(Base):
     updated_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: how many times the rollout went to ``running`` (its start, then each resume)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    #: stack operations the rollout may have in flight at once, over all its waves
+    max_in_flight: Mapped[int] = mapped_column(Integer, default=200)
+    #: the first tenants of each wave start spread over this many seconds
+    jitter_seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
     __table_args__ = (Index("ix_rollouts_state", "state"),)
 
@@ -266,3 +273,20 @@ class RolloutTenantRow(Base):
     __table_args__ = (
         Index("ix_rollout_tenants_progress", "rollout_id", "wave", "status", "position"),
     )
+
+
+# --- templates (migration 0003) ----------------------------------------------------------------
+
+
+class TemplateRow(Base):
+    """One CloudFormation template body, stored once by its sha256 (immutable)."""
+
+    __tablename__ = "templates"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    #: the parameters the template declares (sorted)
+    parameters: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: logical id → resource type
+    resources: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -146,6 +146,9 @@ def to_rollout(
         created_at=row.created_at,
         updated_at=row.updated_at,
         tenants=None if tenants is None else tuple(tenants),
+        runs=row.runs or 0,
+        max_in_flight=row.max_in_flight or 1,
+        jitter_seconds=float(row.jitter_seconds or 0.0),
     )
 
 

@@ -32,6 +32,7 @@ from stockade.domain.waves import tolerance_exceeded
 
 __all__ = [
     "CHANGED_STATUSES",
+    "OPEN_ROLLOUT_STATES",
     "OPEN_STATUSES",
     "ROLLOUT_TRANSITIONS",
     "TENANT_TRANSITIONS",
@@ -82,6 +83,8 @@ TENANT_TRANSITIONS: Mapping[TenantStatus, frozenset[TenantStatus]] = {
 
 #: statuses after which a tenant's stacks may differ from before the rollout
 CHANGED_STATUSES = frozenset({_T.RUNNING, _T.SUCCEEDED, _T.FAILED})
+#: rollout states that block another rollout from starting
+OPEN_ROLLOUT_STATES = frozenset({_R.PENDING, _R.RUNNING, _R.HALTED})
 #: statuses still to be worked on
 OPEN_STATUSES = frozenset({_T.PENDING, _T.RUNNING})
 
@@ -159,6 +162,17 @@ class Rollout:
     updated_at: datetime
     #: every tenant in wave order; ``None`` when read without them (``list``)
     tenants: tuple[RolloutTenant, ...] | None = None
+    #: how many times the rollout went to ``running`` (its start, then each resume)
+    runs: int = 0
+    #: stack operations the rollout may have in flight at once
+    max_in_flight: int = 200
+    #: the first tenants of each wave start spread over this many seconds
+    jitter_seconds: float = 0.0
+
+    @property
+    def open(self) -> bool:
+        """Not yet finished: pending, running or halted (another rollout must wait)."""
+        return self.state in OPEN_ROLLOUT_STATES
 
     @property
     def size(self) -> int:

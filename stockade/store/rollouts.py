@@ -44,6 +44,7 @@ from stockade.store.rollout_queries import (
 )
 from stockade.store.rollout_types import (
     CHANGED_STATUSES,
+    OPEN_ROLLOUT_STATES,
     ROLLOUT_TRANSITIONS,
     Rollout,
     RolloutState,
@@ -105,6 +106,8 @@ class RolloutRepository:
         previous_release_id: str | None = None,
         rollback_of: str | None = None,
         rollout_id: str | None = None,
+        max_in_flight: int = 200,
+        jitter_seconds: float = 0.0,
     ) -> Rollout:
         """Record a ``pending`` rollout of ``release_id`` with every tenant ``pending``.
 
@@ -124,6 +127,7 @@ class RolloutRepository:
                 actor=actor,
                 previous_release_id=previous_release_id,
                 rollback_of=rollback_of,
+                policy=(max_in_flight, jitter_seconds),
             )
         except IntegrityError as exc:
             # the same id created at the same moment by another process (a concurrent re-run)
@@ -144,6 +148,7 @@ class RolloutRepository:
         actor: str,
         previous_release_id: str | None,
         rollback_of: str | None,
+        policy: tuple[int, float],
     ) -> Rollout:
         now = datetime.now(UTC)
         with self._db.session() as session:
@@ -152,6 +157,18 @@ class RolloutRepository:
                 if existing.release_id != release_id:
                     raise _id_taken(rollout_id)
                 return self._with_counts(session, existing)
+            blocking = session.scalars(
+                select(RolloutRow.id)
+                .where(RolloutRow.state.in_([s.value for s in OPEN_ROLLOUT_STATES]))
+                .where(RolloutRow.id != (rollback_of or ""))
+                .limit(1)
+            ).first()
+            if blocking is not None:
+                raise ConflictError(
+                    f"rollout {blocking} is still open",
+                    hint=f"wait for it, or halt it and resume or roll back "
+                    f"(`stockade rollout show {blocking}`)",
+                )
             for wanted in filter(None, (release_id, previous_release_id)):
                 if session.get(ReleaseRow, wanted) is None:
                     raise NotFoundError(
@@ -172,6 +189,9 @@ class RolloutRepository:
                 updated_by=actor,
                 created_at=now,
                 updated_at=now,
+                runs=0,
+                max_in_flight=policy[0],
+                jitter_seconds=policy[1],
             )
             session.add(row)
             session.flush()
@@ -284,6 +304,7 @@ class RolloutRepository:
                     row.halt_reason = reason
                 elif target == RolloutState.RUNNING:
                     row.halt_reason = None
+                    row.runs = (row.runs or 0) + 1
                 row.updated_by = actor
                 row.updated_at = datetime.now(UTC)
                 session.flush()
@@ -352,6 +373,29 @@ class RolloutRepository:
         )
         with self._db.session(write=False) as session:
             return list(session.scalars(query))
+
+    def wave_tenants(self, rollout_id: str, wave_index: int) -> builtins.list[RolloutTenant]:
+        """Every tenant of the wave with its progress, in the wave's order."""
+        query = (
+            select(*TENANT_COLUMNS)
+            .where(RolloutTenantRow.rollout_id == rollout_id)
+            .where(RolloutTenantRow.wave == wave_index)
+            .order_by(RolloutTenantRow.position)
+        )
+        with self._db.session(write=False) as session:
+            return [to_tenant(row) for row in session.execute(query)]
+
+    def open_rollout(self) -> Rollout | None:
+        """The rollout still pending, running or halted, if any (without its tenants)."""
+        query = (
+            select(RolloutRow)
+            .where(RolloutRow.state.in_([s.value for s in OPEN_ROLLOUT_STATES]))
+            .order_by(RolloutRow.created_at.desc())
+            .limit(1)
+        )
+        with self._db.session(write=False) as session:
+            row = session.scalars(query).first()
+            return None if row is None else self._with_counts(session, row)
 
     def wave_counts(self, rollout_id: str, wave_index: int) -> dict[TenantStatus, int]:
         """The wave's tenants by status, every status present (zeros for an unknown wave)."""

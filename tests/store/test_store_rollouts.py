@@ -189,6 +189,8 @@ def test_every_listed_transition_is_allowed_and_no_other(
                 with pytest.raises(ConflictError):
                     rollouts.transition(rollout_id, target, actor="t")
                 assert rollouts.get(rollout_id).state is start
+            if rollouts.get(rollout_id).open:  # one open rollout at a time: close it
+                rollouts.transition(rollout_id, R.FAILED, actor="t")
 
 
 def test_tenant_status_only_moves_forward(
@@ -298,6 +300,7 @@ def test_list_newest_first_with_state_filter(
     rollouts: RolloutRepository, release_ids: tuple[str, str]
 ) -> None:
     first = two_waves(rollouts, release_ids)
+    rollouts.transition(first, R.FAILED, actor="engine", reason="test")
     second = two_waves(rollouts, release_ids)
     rollouts.transition(second, R.RUNNING, actor="engine")
     rollouts.mark_tenant(second, "c1", T.RUNNING)
@@ -306,6 +309,8 @@ def test_list_newest_first_with_state_filter(
     assert listed[0].tenants is None
     assert listed[0].counts[T.RUNNING] == 1 and listed[1].counts[T.PENDING] == 6
     assert [r.id for r in rollouts.list(state=R.RUNNING)] == [second]
+    open_one = rollouts.open_rollout()
+    assert open_one is not None and open_one.id == second
     assert [r.id for r in rollouts.list(limit=1)] == [second]
     with pytest.raises(NotFoundError):
         rollouts.get("ro-nope")
@@ -375,3 +380,25 @@ def test_concurrent_creates_with_one_id_make_one_rollout(
     assert created == ["ro-race"] * 6
     assert len(audit.list(action="rollout.create")) == 1
     assert rollouts.get("ro-race").size == 3
+
+
+def test_one_open_rollout_at_a_time_except_its_rollback(
+    rollouts: RolloutRepository, release_ids: tuple[str, str]
+) -> None:
+    previous, _ = release_ids
+    first = two_waves(rollouts, release_ids)
+    with pytest.raises(ConflictError, match="still open"):
+        two_waves(rollouts, release_ids)
+    rollouts.transition(first, R.RUNNING, actor="engine")
+    assert rollouts.get(first).runs == 1
+    rollouts.transition(first, R.HALTED, actor="engine", reason="tolerance")
+    rollouts.transition(first, R.RUNNING, actor="alice")
+    assert rollouts.get(first).runs == 2
+    rollouts.transition(first, R.HALTED, actor="alice", reason="looks wrong")
+    back = rollouts.create(
+        previous, [wave("rollback", ["c1"])], actor="bob", rollback_of=first, max_in_flight=7
+    )
+    assert (back.max_in_flight, back.runs) == (7, 0)
+    with pytest.raises(ConflictError, match="still open"):
+        two_waves(rollouts, release_ids)  # the rollback itself is open now
+    assert rollouts.wave_tenants(back.id, 0)[0].tenant_id == "c1"

@@ -1,7 +1,8 @@
 """The sandbox server process: moto's WSGI app behind ``SandboxApp`` on 127.0.0.1.
 
 Run as ``python -m stockade.cloud.sandbox.server --port P --state-dir DIR --seed S
---time-scale X --create-account-delay SECONDS [--parent-pid PID]``. It restores its state from
+--time-scale X --create-account-delay SECONDS --stack-seconds SECONDS [--parent-pid PID]``
+(both durations in AWS seconds, divided by the time scale). It restores its state from
 ``DIR/journal.jsonl``, then serves until SIGTERM/SIGINT or until its parent process is gone.
 A warm-up thread imports and patches moto's CloudFormation (``moto_patches``) while the server
 starts; moto's CloudFormation waits for it before its first request, live or replayed, and a
@@ -45,6 +46,9 @@ EXIT_STATE_LOCKED = 73
 #: exit status when the journal cannot be restored
 EXIT_FAILED = 2
 WATCHDOG_INTERVAL = 0.5
+#: seconds a stopping server waits for the request in flight before it exits anyway; the journal
+#: drops a torn last line on restore and that request was never answered, so nothing is lost
+STOP_GRACE = 3.0
 
 log = logging.getLogger("stockade.sandbox")
 
@@ -57,6 +61,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--time-scale", type=float, default=1.0)
     parser.add_argument("--create-account-delay", type=float, default=60.0)
+    parser.add_argument("--stack-seconds", type=float, default=0.0)
     parser.add_argument("--parent-pid", type=int, default=None)
     return parser.parse_args(argv)
 
@@ -78,6 +83,14 @@ def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
             log.warning("parent %d is gone; stopping", parent_pid)
             os.kill(os.getpid(), signal.SIGTERM)
             return
+
+
+def _exit_after_grace() -> None:
+    """Exit after ``STOP_GRACE`` seconds even if a request is stuck (a warm-up, a slow disk)."""
+    time.sleep(STOP_GRACE)
+    log.warning("the request in flight did not finish within %.0f s; exiting anyway", STOP_GRACE)
+    logging.shutdown()
+    os._exit(0)
 
 
 def _lock_state_dir(state_dir: Path) -> int:
@@ -163,6 +176,7 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> None:
         port=args.port,
         time_scale=args.time_scale,
         create_account_delay=args.create_account_delay,
+        stack_seconds=args.stack_seconds,
     )
     try:
         server = make_server(
@@ -203,6 +217,7 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> None:
     log.info("listening on http://%s:%d", args.host, server.port)
     while not stop.wait(0.1):  # a short timeout keeps the signal handler prompt
         pass
+    threading.Thread(target=_exit_after_grace, name="stop-deadline", daemon=True).start()
     server.shutdown()
     app.close()  # waits for the request in flight; its journal line is already synced
     if patches.error is not None:
