@@ -25,6 +25,9 @@ class SandboxSettings(BaseSettings):
     latency: LatencyProfile = "fast"
     #: how long CreateAccount stays IN_PROGRESS, in AWS seconds (divided by time_scale)
     create_account_delay: float = Field(default=60.0, ge=0)
+    #: how long a stack operation stays in progress, in AWS seconds (divided by time_scale);
+    #: 0 completes it inside the request, as moto does
+    stack_seconds: float = Field(default=0.0, ge=0)
     #: moto's random seed, so account and request ids are deterministic
     seed: int = 42
     #: enforce AWS's API quotas (throttle like AWS does when a client calls too fast)

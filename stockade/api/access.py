@@ -42,6 +42,14 @@ ACCESS_RULES: Final[Mapping[tuple[str, str], frozenset[Role]]] = MappingProxyTyp
         ("GET", "/api/v1/fleet/summary"): _ANY,
         # a plan changes nothing in AWS, but it may read every account: operators and admins
         ("POST", "/api/v1/plans"): _WRITERS,
+        # apply: stores a release and deploys it to every tenant it changes
+        ("POST", "/api/v1/rollouts"): _WRITERS,
+        ("GET", "/api/v1/rollouts"): _ANY,
+        ("GET", "/api/v1/rollouts/{rollout_id}"): _ANY,
+        ("GET", "/api/v1/rollouts/{rollout_id}/events"): _ANY,
+        ("POST", "/api/v1/rollouts/{rollout_id}/halt"): _WRITERS,
+        ("POST", "/api/v1/rollouts/{rollout_id}/resume"): _WRITERS,
+        ("POST", "/api/v1/rollouts/{rollout_id}/rollback"): _WRITERS,
     }
 )
 

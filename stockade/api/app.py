@@ -1,8 +1,9 @@
 """The API application factory: ``create_app`` wires routes, auth, limits, metrics and errors.
 
-No state lives at module level: every dependency (tenant operations, authenticator, version) is
-passed in, and each app gets its own metrics registry. ``create_app`` raises ``RuntimeError`` if
-a route has no access rule, so a misconfigured API never starts.
+No state lives at module level: every dependency (tenant, plan and rollout operations,
+authenticator, version) is passed in, and each app gets its own metrics registry.
+``create_app`` raises ``RuntimeError`` if a route has no access rule, so a misconfigured API
+never starts.
 
 Who calls it: ``stockade.server`` (the composition root) and the API/CLI tests.
 """
@@ -19,8 +20,9 @@ from stockade.api.auth import Authenticator
 from stockade.api.errors import install_error_handlers
 from stockade.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from stockade.api.metrics import ApiMetrics, MetricsMiddleware
+from stockade.api.rollout_routes import DEFAULT_POLL_INTERVAL, add_rollout_routes
 from stockade.api.routes import add_routes
-from stockade.engine.facade import PlanOperations, TenantOperations
+from stockade.engine.facade import PlanOperations, RolloutOperations, TenantOperations
 
 _DESCRIPTION = (
     "Control plane for account-per-tenant SaaS on AWS. Every `/api/v1` route and `/metrics` "
@@ -33,11 +35,15 @@ def create_app(
     *,
     tenants: TenantOperations,
     plans: PlanOperations,
+    rollouts: RolloutOperations,
     auth: Authenticator,
     version: str,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    poll_interval: float = DEFAULT_POLL_INTERVAL,
 ) -> FastAPI:
-    """Build the Stockade API over ``tenants``, authenticating bearer tokens with ``auth``.
+    """Build the Stockade API over ``tenants``, ``plans`` and ``rollouts``, authenticating
+    bearer tokens with ``auth``. ``poll_interval`` is how often (seconds) a rollout's event
+    stream reads the rollout again.
 
     Raises RuntimeError if a route has no access rule; the check runs again when the server
     starts, so routes added to the returned app later are held to the same rule.
@@ -59,6 +65,7 @@ def create_app(
     install_error_handlers(app)
     metrics = ApiMetrics()
     add_routes(app, tenants=tenants, plans=plans, metrics=metrics)
+    add_rollout_routes(app, rollouts=rollouts, poll_interval=poll_interval)
     check_access_rules(app.router.routes)
     # the last added middleware runs first: metrics see everything, auth runs before the body
     # is read, and the body limit protects the JSON parser

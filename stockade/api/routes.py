@@ -1,11 +1,12 @@
-"""The API's routes: health, metrics, tenants and fleet summary, registered on a given app.
+"""The API's routes: health, metrics, tenants, fleet summary and plans, registered on an app.
 
 Handlers are thin: they convert the request to a domain call on ``TenantOperations`` and the
 result to ``stockade.api.schemas``; errors are ``StockadeError``s turned into the error shape by
 ``stockade.api.errors``. Who may call what is decided by ``stockade.api.access`` (every route
 added here must have a rule there, or ``create_app`` refuses to build the app).
 
-Who calls it: ``stockade.api.app.create_app``.
+Who calls it: ``stockade.api.app.create_app``; ``stockade.api.rollout_routes`` (the rollout
+routes) shares ``Caller``, ``AUTHENTICATED`` and ``error_responses``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ Caller = Annotated[Principal, Depends(current_principal)]
 AUTHENTICATED: Final = Depends(current_principal)
 
 
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI documentation of the error responses a route can give."""
     return {status: {"model": ErrorBody} for status in (401, 403, 422, *statuses)}
 
@@ -59,18 +60,25 @@ def add_routes(
         tags=["ops"],
         dependencies=[AUTHENTICATED],
         response_class=Response,
-        responses={200: {"content": {metrics.content_type: {}}}, **_errors()},
+        responses={200: {"content": {metrics.content_type: {}}}, **error_responses()},
     )
     def prometheus_metrics() -> Response:
         """Request counts and latency of this API, in the Prometheus text format."""
         return Response(content=metrics.render(), media_type=metrics.content_type)
 
-    @app.post("/api/v1/tenants", status_code=201, tags=["tenants"], responses=_errors(409, 413))
+    @app.post(
+        "/api/v1/tenants", status_code=201, tags=["tenants"], responses=error_responses(409, 413)
+    )
     def create_tenant(body: TenantCreate, caller: Caller) -> TenantOut:
         """Record a tenant (state ``requested``) and start onboarding it."""
         return TenantOut.from_domain(tenants.create_tenant(body.to_request(), actor=caller.name))
 
-    @app.get("/api/v1/tenants", tags=["tenants"], dependencies=[AUTHENTICATED], responses=_errors())
+    @app.get(
+        "/api/v1/tenants",
+        tags=["tenants"],
+        dependencies=[AUTHENTICATED],
+        responses=error_responses(),
+    )
     def list_tenants(
         state: TenantState | None = None,
         tier: str | None = None,
@@ -85,25 +93,33 @@ def add_routes(
         "/api/v1/tenants/{tenant_id}",
         tags=["tenants"],
         dependencies=[AUTHENTICATED],
-        responses=_errors(404),
+        responses=error_responses(404),
     )
     def get_tenant(tenant_id: str) -> TenantOut:
         return TenantOut.from_domain(tenants.get_tenant(tenant_id))
 
-    @app.post("/api/v1/tenants/{tenant_id}/retry", tags=["tenants"], responses=_errors(404, 409))
+    @app.post(
+        "/api/v1/tenants/{tenant_id}/retry", tags=["tenants"], responses=error_responses(404, 409)
+    )
     def retry_tenant(tenant_id: str, caller: Caller) -> TenantOut:
         """Resume a failed tenant's onboarding where it stopped."""
         return TenantOut.from_domain(tenants.retry_tenant(tenant_id, actor=caller.name))
 
     @app.get(
-        "/api/v1/fleet/summary", tags=["fleet"], dependencies=[AUTHENTICATED], responses=_errors()
+        "/api/v1/fleet/summary",
+        tags=["fleet"],
+        dependencies=[AUTHENTICATED],
+        responses=error_responses(),
     )
     def fleet_summary() -> FleetSummaryOut:
         """Tenant counts by lifecycle state."""
         return FleetSummaryOut.from_domain(tenants.summary())
 
     @app.post(
-        "/api/v1/plans", tags=["deployments"], dependencies=[AUTHENTICATED], responses=_errors()
+        "/api/v1/plans",
+        tags=["deployments"],
+        dependencies=[AUTHENTICATED],
+        responses=error_responses(),
     )
     def create_plan(body: PlanRequest | None = None) -> PlanOut:
         """What the running spec would change in every active or suspended tenant, and why.

@@ -156,6 +156,11 @@ class TenantPlanOut(BaseModel):
         )
 
 
+def plan_summary(plan: FleetPlan) -> dict[str, int]:
+    """A plan's counts (tenants, changed, failed, and stack actions by kind), without tenants."""
+    return {key: value for key, value in plan.summary().items() if isinstance(value, int)}
+
+
 class PlanOut(BaseModel):
     """A fleet plan: summary counts, then the tenants it changes (or all, if asked)."""
 
@@ -167,7 +172,6 @@ class PlanOut(BaseModel):
     @classmethod
     def of(cls, outcome: PlanOutcome, *, include_unchanged: bool) -> PlanOut:
         plan: FleetPlan = outcome.plan
-        summary = {k: v for k, v in plan.summary().items() if isinstance(v, int)}
         shown = [
             TenantPlanOut.of(t, include_unchanged=include_unchanged)
             for t in plan.tenants
@@ -175,7 +179,7 @@ class PlanOut(BaseModel):
         ]
         return cls(
             release_id=plan.release_id,
-            summary=summary,
+            summary=plan_summary(plan),
             observed_now=outcome.observed_now,
             tenants=shown,
         )

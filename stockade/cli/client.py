@@ -6,17 +6,24 @@ keeping the API's code, message and hint; transport failures become one clear li
 server. The ``http`` argument is the seam for tests: any ``httpx.Client`` works, including
 Starlette's ``TestClient`` over an in-process app.
 
-Who calls it: the CLI commands (``stockade.cli.tenant``), built by ``stockade.cli.context``.
+``rollout_events`` follows a rollout's server-sent event stream (``stockade.cli.sse`` parses
+it); a stream that cannot be opened or drops raises ``ApiUnreachableError`` like any call.
+
+Who calls it: the CLI commands (``stockade.cli.tenant``, ``plan``, ``rollout``, ``progress``),
+built by ``stockade.cli.context``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from stockade.cli.sse import SseEvent, parse_sse
 from stockade.domain.errors import (
     AuthError,
     ConflictError,
@@ -146,21 +153,60 @@ class StockadeClient:
         body = {"refresh": refresh, "include_unchanged": include_unchanged}
         return self._call("POST", "/api/v1/plans", json=body)
 
+    # --- rollouts -----------------------------------------------------------------------
+
+    def apply(self, *, refresh: bool = False) -> dict[str, Any]:
+        return self._call("POST", "/api/v1/rollouts", json={"refresh": refresh})
+
+    def list_rollouts(
+        self, *, state: str | None = None, limit: int | None = None
+    ) -> dict[str, Any]:
+        params = {"state": state, "limit": limit}
+        query = {key: value for key, value in params.items() if value is not None}
+        return self._call("GET", "/api/v1/rollouts", params=query)
+
+    def get_rollout(self, rollout_id: str) -> dict[str, Any]:
+        return self._call("GET", _rollout_path(rollout_id))
+
+    def halt_rollout(self, rollout_id: str, *, reason: str | None = None) -> dict[str, Any]:
+        body = {"reason": reason} if reason is not None else {}
+        return self._call("POST", _rollout_path(rollout_id, "halt"), json=body)
+
+    def resume_rollout(self, rollout_id: str) -> dict[str, Any]:
+        return self._call("POST", _rollout_path(rollout_id, "resume"))
+
+    def rollback_rollout(self, rollout_id: str) -> dict[str, Any]:
+        return self._call("POST", _rollout_path(rollout_id, "rollback"))
+
+    def rollout_events(self, rollout_id: str) -> Generator[SseEvent, None, None]:
+        """The rollout's server-sent events until the server ends the stream. API errors
+        (an unknown rollout) raise as for any call; a failed or dropped connection raises
+        ``ApiUnreachableError``. Close the iterator to stop early."""
+        headers = self._headers("text/event-stream")
+        with (
+            self._transport_errors(),
+            self._http.stream(
+                "GET", _rollout_path(rollout_id, "events"), headers=headers
+            ) as response,
+        ):
+            if response.is_error:
+                response.read()
+                raise error_from_response(response)
+            yield from parse_sse(response.iter_lines())
+
     # --- plumbing -----------------------------------------------------------------------
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: dict[str, Any] | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        headers = {"Accept": "application/json"}
+    def _headers(self, accept: str) -> dict[str, str]:
+        headers = {"Accept": accept}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
+        return headers
+
+    @contextmanager
+    def _transport_errors(self) -> Iterator[None]:
+        """Turn httpx's transport failures into one clear ``ApiUnreachableError``."""
         try:
-            response = self._http.request(method, path, json=json, params=params, headers=headers)
+            yield
         except httpx.TimeoutException as exc:
             raise ApiUnreachableError(
                 f"the Stockade API at {self.server} did not answer within {self._timeout:g} s",
@@ -176,6 +222,18 @@ class StockadeClient:
                 f"lost the connection to the Stockade API at {self.server}: {type(exc).__name__}",
                 hint="is `stockade up` running? check --server",
             ) from exc
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        headers = self._headers("application/json")
+        with self._transport_errors():
+            response = self._http.request(method, path, json=json, params=params, headers=headers)
         if response.is_error:
             raise error_from_response(response)
         try:
@@ -188,6 +246,11 @@ class StockadeClient:
                 hint="check --server: it must point at `stockade up`'s address",
             )
         return document
+
+
+def _rollout_path(rollout_id: str, action: str = "") -> str:
+    path = f"/api/v1/rollouts/{_segment(rollout_id)}"
+    return f"{path}/{action}" if action else path
 
 
 def _segment(value: str) -> str:

@@ -1,8 +1,9 @@
 """What every CLI command shares: global options, injected dependencies, token and client.
 
 ``CliDeps`` holds the seams (how to build the API client, how to run ``stockade up``, how to
-sleep and read the clock while waiting) so tests can point the CLI at an in-process app without
-patching. ``CliState`` is what the root callback stores in ``ctx.obj`` for the commands.
+sleep and read the clock while waiting, whether stdin and stdout are terminals) so tests can
+point the CLI at an in-process app without patching. ``CliState`` is what the root callback
+stores in ``ctx.obj`` for the commands.
 
 Who calls it: ``stockade.cli.main`` (builds both) and the command modules (read them).
 """
@@ -46,6 +47,10 @@ def _stdout_is_tty() -> bool:
     return sys.stdout.isatty()
 
 
+def _stdin_is_tty() -> bool:
+    return sys.stdin.isatty()
+
+
 @dataclass(frozen=True)
 class CliDeps:
     """The CLI's replaceable dependencies (defaults: the real ones)."""
@@ -58,6 +63,8 @@ class CliDeps:
     #: seconds between polls of ``--wait``
     poll_interval: float = 2.0
     stdout_is_tty: Callable[[], bool] = _stdout_is_tty
+    #: whether a question can be asked (``apply`` and ``rollback`` confirm unless ``--yes``)
+    stdin_is_tty: Callable[[], bool] = _stdin_is_tty
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
 

@@ -22,6 +22,7 @@ from stockade.cli.context import (
 )
 from stockade.cli.local import init, up
 from stockade.cli.plan import plan
+from stockade.cli.rollout import apply, rollout_app
 from stockade.cli.tenant import tenant_app
 
 
@@ -65,7 +66,9 @@ def build_app(deps: CliDeps | None = None) -> typer.Typer:
     app.command("init")(init)
     app.command("up")(up)
     app.command("plan")(plan)
+    app.command("apply")(apply)
     app.add_typer(tenant_app(), name="tenant")
+    app.add_typer(rollout_app(), name="rollout")
     return app
 
 

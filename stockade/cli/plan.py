@@ -1,6 +1,7 @@
 """``stockade plan``: what the running spec would change in every tenant account, and why.
 
-A thin client of ``POST /api/v1/plans``. Who calls it: ``cli.main`` registers the command.
+A thin client of ``POST /api/v1/plans``. Who calls it: ``cli.main`` registers the command;
+``cli.rollout`` shows the same ``summary_table`` before ``apply``.
 """
 
 from __future__ import annotations

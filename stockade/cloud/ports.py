@@ -193,10 +193,14 @@ class StacksPort(Protocol):
         name: str,
         timeout: float,
         poll_interval: float = 5.0,
+        backoff: float = 1.0,
+        max_poll_interval: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> StackInfo:
         """Wait until the stack (name or id) is no longer in progress; return it if it succeeded.
+        Polls every ``poll_interval`` seconds, each interval ``backoff`` times the last, up to
+        ``max_poll_interval``.
 
         Raises ``StackDeploymentFailed`` with CloudFormation's reason when it ends failed or
         rolled back, or when it is still in progress after ``timeout`` seconds.

@@ -99,8 +99,9 @@ class RolloutOperations(Protocol):
         """Newest first, with counts by wave (no per-tenant rows)."""
         ...
 
-    def get_rollout(self, rollout_id: str) -> Rollout:
-        """With every tenant's status and error. NotFoundError if unknown."""
+    def get_rollout(self, rollout_id: str, *, tenants: bool = True) -> Rollout:
+        """With every tenant's status and error (``tenants=False``: only the counts by wave).
+        NotFoundError if unknown."""
         ...
 
     def halt_rollout(self, rollout_id: str, *, actor: str, reason: str) -> Rollout:

@@ -2,8 +2,13 @@
 
 validate → CreateAccount (idempotent: the request id is recorded durably before polling, and a
 crash between the call and the record is healed by looking the request up by account name) →
-poll → move to the tenant OU → tag → deploy the baseline stacks through the org access role →
-check each stack's resources against its template → ``active``.
+poll → move to the tenant OU → tag → deploy the baseline stacks of the **current release** (the
+one applied last, read when the baseline phase starts) through the org access role → check each
+stack's resources against its template → ``active`` → deploy the release's services for the
+tenant's tier through the deploy role the baseline created (``engine.tenant_deploy``, as a
+rollout would). A tenant is active once its account and baseline are in place; a service that
+fails to deploy leaves a warning on the tenant (the next ``stockade apply`` deploys it), not a
+failed tenant.
 
 Each step is a DBOS step: it re-runs after a crash, so each one looks up before it creates.
 Transient errors (throttling, 5xx) are retried with backoff; a permanent error leaves the tenant
@@ -31,16 +36,18 @@ from stockade.domain.errors import (
     StackDeploymentFailed,
     StockadeError,
 )
-from stockade.domain.release import Release
 from stockade.domain.stacks import DesiredStack, RecordedStack, desired_stacks, stack_tags
 from stockade.domain.tenant import TenantState, baseline_workflow_id
 from stockade.engine.bootstrap import OrgLayout
 from stockade.engine.deploy import stack_parameters
 from stockade.engine.observe import observe_account
+from stockade.engine.tenant_deploy import DeployTarget, TenantDeployer
 from stockade.engine.timing import EngineTiming
 from stockade.spec.loader import LoadedSpec
 from stockade.store.deployments import DeploymentRepository
 from stockade.store.overrides import OverridesRepository
+from stockade.store.releases import ReleaseRepository
+from stockade.store.templates import TemplateRepository
 from stockade.store.tenants import TenantRepository
 
 ACTOR = "engine"
@@ -91,10 +98,15 @@ class OnboardingDeps:
     spec: LoadedSpec
     layout: OrgLayout
     timing: EngineTiming
-    #: the release built from the spec this engine runs: what new tenants get
-    release: Release
+    #: the current release is what new tenants get
+    releases: ReleaseRepository
+    templates: TemplateRepository
     deployments: DeploymentRepository
     overrides: OverridesRepository
+    #: deploys the services after the baseline
+    deployer: TenantDeployer
+    #: the deploy role and home region of the running spec
+    target: Callable[[], DeployTarget]
     queues: OnboardingQueues = field(default_factory=OnboardingQueues)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
@@ -156,11 +168,13 @@ class Onboarding(DBOSConfiguredInstance):
             self.place_account(tenant_id, account_id)
             step = "tag-account"
             self.tag_account(tenant_id, account_id)
-            for stack_name in self.baseline_stacks(tenant_id):
+            step = "current-release"
+            release_id = self.current_release(tenant_id)
+            for stack_name in self.baseline_stacks(tenant_id, release_id):
                 step = f"deploy-baseline:{stack_name}"
-                self.deploy_baseline_stack(tenant_id, account_id, stack_name)
+                self.deploy_baseline_stack(tenant_id, account_id, stack_name, release_id)
                 step = f"verify-baseline:{stack_name}"
-                self.verify_baseline_stack(tenant_id, account_id, stack_name)
+                self.verify_baseline_stack(tenant_id, account_id, stack_name, release_id)
             step = "observe"
             self.observe_account(tenant_id)
             step = "activate"
@@ -168,6 +182,10 @@ class Onboarding(DBOSConfiguredInstance):
         except Exception as exc:  # noqa: BLE001 - any error must end as a failed tenant
             self.fail(tenant_id, step, describe_failure(exc))
             return TenantState.FAILED.value
+        try:
+            self.deploy_services(tenant_id, release_id)
+        except Exception as exc:  # noqa: BLE001 - the tenant is active; its services wait
+            self.warn(tenant_id, f"services not deployed: {describe_failure(exc)}")
         return TenantState.ACTIVE.value
 
     # -- steps -----------------------------------------------------------------------------
@@ -184,9 +202,18 @@ class Onboarding(DBOSConfiguredInstance):
         self.deps.repo.transition(tenant_id, TenantState.PROVISIONING, actor=ACTOR)
 
     @DBOS.step(**RETRY)
-    def baseline_stacks(self, tenant_id: str) -> list[str]:
-        """The baseline stacks to deploy, in order (a step: recovery replays the same list)."""
-        return [stack.name for stack in self.deps.spec.spec.baseline.stacks]
+    def current_release(self, tenant_id: str) -> str:
+        """The release this tenant is built with: the one applied last (a step: recovery
+        builds with the same one)."""
+        latest = self.deps.releases.latest()
+        if latest is None:
+            raise SpecError("no release has been applied yet", hint="run `stockade apply`")
+        return latest.release_id
+
+    @DBOS.step(**RETRY)
+    def baseline_stacks(self, tenant_id: str, release_id: str) -> list[str]:
+        """The baseline stacks to deploy, in order."""
+        return [stack.name for stack in self.deps.releases.get(release_id).baseline]
 
     @DBOS.step(**RETRY)
     def request_account(self, tenant_id: str) -> tuple[str, str]:
@@ -276,11 +303,13 @@ class Onboarding(DBOSConfiguredInstance):
         )
 
     @DBOS.step(**RETRY)
-    def deploy_baseline_stack(self, tenant_id: str, account_id: str, stack_name: str) -> str:
+    def deploy_baseline_stack(
+        self, tenant_id: str, account_id: str, stack_name: str, release_id: str
+    ) -> str:
         d = self.deps
         tenant = d.repo.get(tenant_id)
-        desired = self._desired(tenant.tenant_id, tenant.tier, stack_name)
-        template = d.spec.templates[desired.template]
+        desired = self._desired(tenant.tenant_id, tenant.tier, stack_name, release_id)
+        template = d.templates.get(desired.template_sha256)
         stacks = self._stacks(account_id)
         info = stacks.get_stack(name=stack_name)
         if info is not None and info.in_progress and not info.status.startswith("DELETE"):
@@ -320,14 +349,15 @@ class Onboarding(DBOSConfiguredInstance):
         )
         return final.status
 
-    def _desired(self, tenant_id: str, tier: str, stack_name: str) -> DesiredStack:
-        """The stack as the release this engine runs wants it for this tenant."""
+    def _desired(self, tenant_id: str, tier: str, stack_name: str, release_id: str) -> DesiredStack:
+        """The stack as the tenant's release wants it for this tenant."""
         d = self.deps
+        release = d.releases.get(release_id)
         overrides = d.overrides.get_overrides(tenant_id)
-        for desired in desired_stacks(d.release, tier, overrides):
+        for desired in desired_stacks(release, tier, overrides):
             if desired.stack_name == stack_name:
                 return desired
-        raise SpecError(f"stack {stack_name!r} is not in release {d.release.short_id}")
+        raise SpecError(f"stack {stack_name!r} is not in release {release.short_id}")
 
     @DBOS.step(**RETRY)
     def observe_account(self, tenant_id: str) -> int:
@@ -352,10 +382,12 @@ class Onboarding(DBOSConfiguredInstance):
             d.sleep(d.timing.stack_poll_interval)
 
     @DBOS.step(**RETRY)
-    def verify_baseline_stack(self, tenant_id: str, account_id: str, stack_name: str) -> None:
+    def verify_baseline_stack(
+        self, tenant_id: str, account_id: str, stack_name: str, release_id: str
+    ) -> None:
         d = self.deps
-        stack_spec = next(s for s in d.spec.spec.baseline.stacks if s.name == stack_name)
-        template = d.spec.templates[stack_spec.template]
+        stack = next(s for s in d.releases.get(release_id).baseline if s.name == stack_name)
+        template = d.templates.get(stack.template_sha256)
         deployed = {
             r.logical_id for r in self._stacks(account_id).list_stack_resources(name=stack_name)
         }
@@ -368,6 +400,41 @@ class Onboarding(DBOSConfiguredInstance):
                 f"stack reports complete ({', '.join(kinds)}: {', '.join(missing)}); the "
                 "sandbox skips resource types it does not support",
             )
+
+    @DBOS.step(**RETRY)
+    def deploy_services(self, tenant_id: str, release_id: str) -> int:
+        """Deploy the release's services for the tenant's tier; a permanent failure becomes a
+        warning on the (active) tenant. Returns the stack operations started."""
+        d = self.deps
+        tenant = d.repo.get(tenant_id)
+        release = d.releases.get(release_id)
+        overrides = d.overrides.get_overrides(tenant_id)
+        observed = d.deployments.observed_for(tenant_id)
+        try:
+            result = d.deployer.deploy(
+                tenant,
+                release,
+                target=d.target(),
+                overrides=overrides,
+                releases_by_id=d.releases.by_ids(set(overrides.pins.values())),
+                deployed=observed.stacks if observed is not None else (),
+                recorded=d.deployments.recorded_for(tenant_id),
+                change_set_name=f"stockade-onboard-a{tenant.attempt}",
+            )
+        except StockadeError as exc:
+            if exc.transient:
+                raise
+            d.repo.add_warning(
+                tenant_id,
+                f"services of release {release.short_id} not deployed: {exc.one_line()}; "
+                "`stockade apply` deploys them",
+            )
+            return 0
+        return result.operations
+
+    @DBOS.step(**RETRY)
+    def warn(self, tenant_id: str, warning: str) -> None:
+        self.deps.repo.add_warning(tenant_id, warning)
 
     @DBOS.step(**RETRY)
     def finish(self, tenant_id: str) -> None:

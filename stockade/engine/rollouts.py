@@ -121,8 +121,8 @@ class RolloutService:
     ) -> builtins.list[Rollout]:
         return self._d.rollouts.list(limit=limit, state=state)
 
-    def get_rollout(self, rollout_id: str) -> Rollout:
-        return self._d.rollouts.get(rollout_id)
+    def get_rollout(self, rollout_id: str, *, tenants: bool = True) -> Rollout:
+        return self._d.rollouts.get(rollout_id, tenants=tenants)
 
     # -- control -------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from stockade.engine.rollout_workflow import RolloutWorkflow
 
 #: bump when a workflow's step sequence changes incompatibly; in-flight workflows of another
 #: version are not recovered by this code
-WORKFLOW_VERSION = "stockade-workflows-1"
+WORKFLOW_VERSION = "stockade-workflows-2"
 ACCOUNT_QUEUE = "onboard-account"
 BASELINE_QUEUE = "onboard-baseline"
 

@@ -210,13 +210,15 @@ class TenantDeployer:
 
     def _wait(self, stacks: StacksPort, name: str, *, kind: str) -> StackInfo:
         began = self._clock()
-        first = self._durations.first_wait(kind)
-        if first > 0:
-            self._sleep(first)
+        plan = self._durations.plan(kind)
+        if plan.first_wait > 0:
+            self._sleep(plan.first_wait)
         final = stacks.wait_stack(
             name=name,
             timeout=max(0.0, self._timing.stack_timeout - (self._clock() - began)),
-            poll_interval=self._durations.poll_interval(kind),
+            poll_interval=plan.interval,
+            backoff=plan.backoff,
+            max_poll_interval=plan.max_interval,
             sleep=self._sleep,
             clock=self._clock,
         )
@@ -226,10 +228,10 @@ class TenantDeployer:
     def _wait_deleted(self, stacks: StacksPort, name: str, stack_id: str) -> None:
         """Poll the stack by id (a deleted stack is still described by id) until it is gone."""
         began = self._clock()
-        first = self._durations.first_wait("DELETE")
-        if first > 0:
-            self._sleep(first)
-        interval = self._durations.poll_interval("DELETE")
+        plan = self._durations.plan("DELETE")
+        if plan.first_wait > 0:
+            self._sleep(plan.first_wait)
+        interval = plan.interval
         while True:
             info = stacks.get_stack(name=stack_id)
             if info is None or info.status == "DELETE_COMPLETE":
@@ -247,6 +249,7 @@ class TenantDeployer:
                     hint="check the stack in the tenant account, then resume the rollout",
                 )
             self._sleep(interval)
+            interval = min(interval * plan.backoff, plan.max_interval)
 
     def _record(self, tenant: Tenant, desired: DesiredStack, final: StackInfo) -> None:
         self._deployments.record(

@@ -23,12 +23,14 @@ from stockade.cloud.sandbox.process import SandboxProcess, journal_instance_id, 
 from stockade.domain.errors import SpecError
 from stockade.domain.quotas import DEFAULT_QUOTAS
 from stockade.engine.bootstrap import OrgLayout, bootstrap_organization
+from stockade.engine.durations import StackDurations
 from stockade.engine.onboarding import OnboardingDeps
 from stockade.engine.planning import PlanService
 from stockade.engine.rollout_deps import RolloutDeps
 from stockade.engine.rollouts import RolloutService, stored_templates
 from stockade.engine.runtime import EngineRuntime, RuntimeConfig
 from stockade.engine.service import TenantService
+from stockade.engine.tenant_deploy import TenantDeployer
 from stockade.engine.timing import EngineTiming
 from stockade.scaffold import example_spec_path
 from stockade.settings import SandboxSettings, Settings
@@ -170,16 +172,6 @@ def _engine_deps(
     templates.save_all(stored_templates(spec))
     if releases.latest() is None:  # the first start: the spec's release is the current one
         releases.save(planner.candidate(), actor="stockade up")
-    onboarding = OnboardingDeps(
-        repo=repo,
-        cloud=cloud,
-        spec=spec,
-        layout=layout,
-        timing=timing,
-        release=planner.candidate(),
-        deployments=deployments,
-        overrides=overrides,
-    )
     rollouts = RolloutDeps(
         rollouts=RolloutRepository(db, audit),
         releases=releases,
@@ -192,6 +184,25 @@ def _engine_deps(
         cloud=cloud,
         management_account_id=layout.management_account_id,
         timing=timing,
+    )
+    onboarding = OnboardingDeps(
+        repo=repo,
+        cloud=cloud,
+        spec=spec,
+        layout=layout,
+        timing=timing,
+        releases=releases,
+        templates=templates,
+        deployments=deployments,
+        overrides=overrides,
+        deployer=TenantDeployer(
+            cloud=cloud,
+            deployments=deployments,
+            templates=templates,
+            timing=timing,
+            durations=StackDurations(default_poll=timing.stack_poll_interval),
+        ),
+        target=rollouts.target,
     )
     return onboarding, rollouts
 

@@ -99,6 +99,7 @@ def _serve(plane: ControlPlane, token_host: str, port: int) -> uvicorn.Server:
     app = create_app(
         tenants=plane.service,
         plans=plane.planner,
+        rollouts=plane.rollouts,
         auth=StoreAuthenticator(plane.tokens),
         version=stockade.__version__,
     )

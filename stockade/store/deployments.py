@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, insert, select
+from sqlalchemy import Text, bindparam, cast, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -160,6 +160,15 @@ def _read_observed(rows: Iterable[Any]) -> dict[str, list[DeployedStack]]:
     return result
 
 
+def _upsert(dialect: Any, row: Any, keys: tuple[Any, ...]) -> Any:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE every other column, values given at execution."""
+    statement = dialect.insert(row)
+    others = [c.name for c in row.__table__.columns if c.name not in {k.name for k in keys}]
+    return statement.on_conflict_do_update(
+        index_elements=list(keys), set_={name: statement.excluded[name] for name in others}
+    )
+
+
 def _observed_values(tenant_id: str, stack: DeployedStack, at: datetime) -> dict[str, Any]:
     return {
         "tenant_id": tenant_id,
@@ -181,6 +190,20 @@ class DeploymentRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._dialect = postgresql if db.backend == "postgresql" else sqlite
+        # built once: a rollout records thousands of stacks (values go in as parameters)
+        self._record_upsert = _upsert(
+            self._dialect,
+            StackDeploymentRow,
+            (StackDeploymentRow.tenant_id, StackDeploymentRow.stack_name),
+        )
+        self._observe_upsert = _upsert(
+            self._dialect,
+            ObservedStackRow,
+            (ObservedStackRow.tenant_id, ObservedStackRow.stack_name),
+        )
+        self._has_snapshot = select(StackObservationRow.tenant_id).where(
+            StackObservationRow.tenant_id == bindparam("p_tenant")
+        )
 
     # -- recorded ------------------------------------------------------------------------
 
@@ -211,14 +234,9 @@ class DeploymentRepository:
             "parameters": None if recorded.parameters is None else dict(recorded.parameters),
             "updated_at": now,
         }
-        upsert = self._dialect.insert(StackDeploymentRow).values(**values)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[StackDeploymentRow.tenant_id, StackDeploymentRow.stack_name],
-            set_={k: upsert.excluded[k] for k in values if k not in ("tenant_id", "stack_name")},
-        )
         try:
             with self._db.session() as session:
-                session.execute(upsert)
+                session.connection().execute(self._record_upsert, values)
                 if observed is not None:
                     self._observe_in(session, tenant_id, observed, now)
         except IntegrityError as exc:
@@ -335,15 +353,10 @@ class DeploymentRepository:
     def _observe_in(
         self, session: Session, tenant_id: str, stack: DeployedStack, at: datetime
     ) -> bool:
-        if session.get(StackObservationRow, tenant_id) is None:
+        connection = session.connection()
+        if connection.execute(self._has_snapshot, {"p_tenant": tenant_id}).first() is None:
             return False
-        values = _observed_values(tenant_id, stack, at)
-        upsert = self._dialect.insert(ObservedStackRow).values(**values)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[ObservedStackRow.tenant_id, ObservedStackRow.stack_name],
-            set_={k: upsert.excluded[k] for k in values if k not in ("tenant_id", "stack_name")},
-        )
-        session.execute(upsert)
+        connection.execute(self._observe_upsert, _observed_values(tenant_id, stack, at))
         return True
 
     def observed_for(self, tenant_id: str) -> Observation | None:

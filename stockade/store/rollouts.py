@@ -343,9 +343,10 @@ class RolloutRepository:
             "p_error": error if status is TenantStatus.FAILED else None,
         }
         with self._db.session() as session:
-            row = session.execute(MARK[status], params).first()
+            # Core, not ORM, execution: no session synchronization to evaluate (a third of the cost)
+            row = session.connection().execute(MARK[status], params).first()
             if row is None:  # not there, or the mark would not move it forward
-                row = session.execute(TENANT, keys).first()
+                row = session.connection().execute(TENANT, keys).first()
             if row is None:
                 raise _tenant_not_found(rollout_id, tenant_id)
             return to_tenant(row)
@@ -356,7 +357,7 @@ class RolloutRepository:
             raise ValidationError("an operation count cannot be negative")
         params = {"p_rollout": rollout_id, "p_tenant": tenant_id, "p_count": count}
         with self._db.session() as session:
-            total = session.execute(ADD_OPERATIONS, params).scalar()
+            total = session.connection().execute(ADD_OPERATIONS, params).scalar()
             if total is None:
                 raise _tenant_not_found(rollout_id, tenant_id)
             return int(total)

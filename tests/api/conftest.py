@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator
+from api.fakes import FakeRollouts, FixedPlans, InMemoryTenants, TokenAuthenticator
 from stockade.api.app import create_app
 
 
@@ -23,8 +23,30 @@ def authenticator() -> TokenAuthenticator:
 
 
 @pytest.fixture
-def app(tenants: InMemoryTenants, authenticator: TokenAuthenticator) -> FastAPI:
-    return create_app(tenants=tenants, plans=FixedPlans(), auth=authenticator, version="9.9.9-test")
+def plans() -> FixedPlans:
+    return FixedPlans()
+
+
+@pytest.fixture
+def rollouts(plans: FixedPlans) -> FakeRollouts:
+    return FakeRollouts(plans)
+
+
+@pytest.fixture
+def app(
+    tenants: InMemoryTenants,
+    plans: FixedPlans,
+    rollouts: FakeRollouts,
+    authenticator: TokenAuthenticator,
+) -> FastAPI:
+    return create_app(
+        tenants=tenants,
+        plans=plans,
+        rollouts=rollouts,
+        auth=authenticator,
+        version="9.9.9-test",
+        poll_interval=0.0,  # event streams read the fake as fast as it changes
+    )
 
 
 @pytest.fixture

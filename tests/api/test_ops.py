@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator, bearer
+from api.fakes import FakeRollouts, FixedPlans, InMemoryTenants, TokenAuthenticator, bearer
 from stockade.api.app import create_app
 from stockade.domain.errors import TransientCloudError
 from stockade.domain.tenant import Tenant, TenantState
@@ -43,12 +43,20 @@ def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
 def test_each_app_has_its_own_metrics() -> None:
     first = TestClient(
         create_app(
-            tenants=InMemoryTenants(), plans=FixedPlans(), auth=TokenAuthenticator(), version="1"
+            tenants=InMemoryTenants(),
+            plans=FixedPlans(),
+            rollouts=FakeRollouts(),
+            auth=TokenAuthenticator(),
+            version="1",
         )
     )
     second = TestClient(
         create_app(
-            tenants=InMemoryTenants(), plans=FixedPlans(), auth=TokenAuthenticator(), version="1"
+            tenants=InMemoryTenants(),
+            plans=FixedPlans(),
+            rollouts=FakeRollouts(),
+            auth=TokenAuthenticator(),
+            version="1",
         )
     )
     for _ in range(3):
@@ -67,7 +75,11 @@ class _Exploding(InMemoryTenants):
 
 def test_unexpected_errors_are_500_without_details() -> None:
     app = create_app(
-        tenants=_Exploding(), plans=FixedPlans(), auth=TokenAuthenticator(), version="1"
+        tenants=_Exploding(),
+        plans=FixedPlans(),
+        rollouts=FakeRollouts(),
+        auth=TokenAuthenticator(),
+        version="1",
     )
     client = TestClient(app, raise_server_exceptions=False)
     response = client.get("/api/v1/tenants", headers=bearer("viewer"))
@@ -81,7 +93,11 @@ def test_unexpected_errors_are_500_without_details() -> None:
 
 def test_stockade_errors_keep_their_status_and_code() -> None:
     app = create_app(
-        tenants=_Exploding(), plans=FixedPlans(), auth=TokenAuthenticator(), version="1"
+        tenants=_Exploding(),
+        plans=FixedPlans(),
+        rollouts=FakeRollouts(),
+        auth=TokenAuthenticator(),
+        version="1",
     )
     response = TestClient(app).get("/api/v1/fleet/summary", headers=bearer("viewer"))
     assert response.status_code == 503

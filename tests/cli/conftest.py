@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator
+from api.fakes import FakeRollouts, FixedPlans, InMemoryTenants, TokenAuthenticator
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
@@ -48,6 +48,8 @@ class Cli:
     """Runs ``stockade`` in-process; ``env`` is what the CLI sees as its environment."""
 
     tenants: InMemoryTenants
+    plans: FixedPlans
+    rollouts: FakeRollouts
     http: TestClient
     clock: FakeClock
     up: UpRecorder
@@ -66,13 +68,16 @@ class Cli:
             "clock": self.clock,
             "poll_interval": 2.0,
             "stdout_is_tty": lambda: True,
+            "stdin_is_tty": lambda: False,  # as for a script; tests answering prompts say so
             "environ": self.env,
         }
         values.update(overrides)
         return CliDeps(**values)
 
-    def __call__(self, *args: str, **overrides: Any) -> Result:
-        return CliRunner().invoke(build_app(self.deps(**overrides)), list(args))
+    def __call__(self, *args: str, input: str | None = None, **overrides: Any) -> Result:
+        """Run ``stockade *args``; ``input`` is what the user types, ``overrides`` replace
+        ``CliDeps`` fields."""
+        return CliRunner().invoke(build_app(self.deps(**overrides)), list(args), input=input)
 
 
 @pytest.fixture
@@ -81,11 +86,31 @@ def tenants() -> InMemoryTenants:
 
 
 @pytest.fixture
-def cli(tenants: InMemoryTenants) -> Iterator[Cli]:
-    app = create_app(tenants=tenants, plans=FixedPlans(), auth=TokenAuthenticator(), version="test")
+def plans() -> FixedPlans:
+    return FixedPlans()
+
+
+@pytest.fixture
+def rollouts(plans: FixedPlans) -> FakeRollouts:
+    """Rollouts that move one step each time the API reads one (so following one ends)."""
+    return FakeRollouts(plans, advance_on_read=True)
+
+
+@pytest.fixture
+def cli(tenants: InMemoryTenants, plans: FixedPlans, rollouts: FakeRollouts) -> Iterator[Cli]:
+    app = create_app(
+        tenants=tenants,
+        plans=plans,
+        rollouts=rollouts,
+        auth=TokenAuthenticator(),
+        version="test",
+        poll_interval=0.0,
+    )
     with TestClient(app) as http:
         yield Cli(
             tenants=tenants,
+            plans=plans,
+            rollouts=rollouts,
             http=http,
             clock=FakeClock(),
             up=UpRecorder(),

@@ -55,9 +55,9 @@ def wait_stopped(plane: ControlPlane, rollout_id: str, *, timeout: float = 60.0)
     """Wait until the rollout is no longer pending or running (nor still finishing)."""
 
     def stopped() -> Rollout | None:
-        rollout = plane.rollouts.get_rollout(rollout_id)
+        rollout = plane.rollouts.get_rollout(rollout_id, tenants=False)
         if rollout.state in STOPPED and not plane.rollouts.run_active(rollout):
-            return rollout
+            return plane.rollouts.get_rollout(rollout_id)
         return None
 
     result: Rollout = wait_for(stopped, timeout=timeout, what=f"rollout {rollout_id} to stop")
@@ -66,3 +66,19 @@ def wait_stopped(plane: ControlPlane, rollout_id: str, *, timeout: float = 60.0)
 
 def stack_version(tags: list[dict[str, str]]) -> str | None:
     return next((t["Value"] for t in tags if t["Key"] == "stockade:version"), None)
+
+
+def wait_services(plane: ControlPlane, tenant_ids: list[str], *, timeout: float = 60.0) -> None:
+    """Wait until onboarding has recorded every service stack of each tenant's tier."""
+    spec = plane.spec.spec
+
+    def deployed() -> bool:
+        for tenant_id in tenant_ids:
+            tenant = plane.repo.get(tenant_id)
+            wanted = {f"stockade-svc-{s}" for s in spec.tiers[tenant.tier].services}
+            recorded = {r.stack_name for r in plane.deployments.recorded_for(tenant_id)}
+            if not wanted <= recorded:
+                return False
+        return True
+
+    wait_for(deployed, timeout=timeout, what=f"services of {tenant_ids}")

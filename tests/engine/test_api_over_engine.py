@@ -34,6 +34,7 @@ def api(plane: ControlPlane) -> Iterator[Api]:
     app = create_app(
         tenants=plane.service,
         plans=plane.planner,
+        rollouts=plane.rollouts,
         auth=StoreAuthenticator(plane.tokens),
         version="test",
     )

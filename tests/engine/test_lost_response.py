@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 import botocore.exceptions
@@ -37,7 +38,7 @@ class LoseCreateAccountResponses:
         self._lock = threading.Lock()
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    def install(self, client: Any, *, account_id: str | None) -> None:
+    def install(self, client: Any, *, account: Callable[[], str | None]) -> None:
         client.meta.events.register("before-send.organizations.CreateAccount", self._send)
 
     def _send(self, request: Any, **_: Any) -> None:

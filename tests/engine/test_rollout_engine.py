@@ -1,6 +1,7 @@
-"""Rollouts over the real engine (SQLite, DBOS, the sandbox): apply creates the services in
-waves through change sets, a version bump updates them, a rollback restores the previous
-release; failures beyond a wave's tolerance halt the rollout, and resume finishes it."""
+"""Rollouts over the real engine (SQLite, DBOS, the sandbox): onboarding deploys the current
+release's services; a version bump is rolled out in waves through change sets and a rollback
+restores the previous release; failures beyond a wave's tolerance halt the rollout, and resume
+finishes it; an operator's halt stops it; a tenant built during a rollout gets its release."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.rollout_support import set_service_version, stack_version, wait_stopped, write_test_spec
+from engine.rollout_support import (
+    set_service_version,
+    stack_version,
+    wait_services,
+    wait_stopped,
+    write_test_spec,
+)
 from engine.support import PlaneConfig, Planes, account_client, wait_settled
 from stockade.domain.errors import ConflictError
 from stockade.domain.release import TenantOverrides
@@ -38,6 +45,7 @@ def onboard(plane: ControlPlane, *ids: str, canary: str | None = None) -> None:
     tenants = wait_settled(plane, ids, timeout=60)
     failed = {t.tenant_id: t.failure_reason for t in tenants.values() if t.state.value != "active"}
     assert not failed
+    wait_services(plane, list(ids))
 
 
 def versions(plane: ControlPlane, tenant_id: str) -> dict[str, str | None]:
@@ -52,32 +60,30 @@ def versions(plane: ControlPlane, tenant_id: str) -> dict[str, str | None]:
 
 def test_apply_update_and_rollback(rplane: ControlPlane, spec_path: Path) -> None:
     onboard(rplane, "ro-a1", "ro-a2", "ro-a3", canary="ro-a2")
-    first = rplane.rollouts.apply(actor="alice")
-    assert first.rollout is not None  # the release was stored when the plane started
-    assert [w.name for w in first.rollout.waves] == ["canary", "rest"]
-    assert first.rollout.waves[0].tenant_ids == ("ro-a2",)
-    done = wait_stopped(rplane, first.rollout.id)
-    assert done.state is R.COMPLETED, done.halt_reason
-    mine = {t.tenant_id: t for t in done.tenants or () if t.tenant_id.startswith("ro-a")}
-    assert {t.status for t in mine.values()} == {T.SUCCEEDED}
-    assert {t.operations for t in mine.values()} == {2}  # api and orders created
+    # onboarding deployed the current release's services for the tier
     assert versions(rplane, "ro-a1") == {
         "stockade-svc-api": "1.0.0",
         "stockade-svc-orders": "1.0.0",
     }
-    # nothing left to do: applying again changes nothing and starts no rollout
-    again = rplane.rollouts.apply(actor="alice")
-    assert again.rollout is None and not again.new_release
+    first = rplane.rollouts.apply(actor="alice")
+    assert first.rollout is None and not first.new_release  # nothing to change
 
     set_service_version(spec_path, "orders", "1.1.0")
     update = rplane.rollouts.apply(actor="alice")
-    assert update.rollout is not None
+    assert update.rollout is not None and update.new_release
     assert update.rollout.previous_release_id == first.release_id
+    assert [w.name for w in update.rollout.waves] == ["canary", "rest"]
+    assert update.rollout.waves[0].tenant_ids == ("ro-a2",)
     with pytest.raises(ConflictError):
         rplane.rollouts.apply(actor="bob")  # one open rollout at a time
     updated = wait_stopped(rplane, update.rollout.id)
     assert updated.state is R.COMPLETED, updated.halt_reason
-    assert versions(rplane, "ro-a3")["stockade-svc-orders"] == "1.1.0"
+    mine = {t.tenant_id: t for t in updated.tenants or () if t.tenant_id.startswith("ro-a")}
+    assert {(t.status, t.operations) for t in mine.values()} == {(T.SUCCEEDED, 1)}
+    assert versions(rplane, "ro-a3") == {
+        "stockade-svc-api": "1.0.0",
+        "stockade-svc-orders": "1.1.0",
+    }
 
     back = rplane.rollouts.rollback_rollout(update.rollout.id, actor="carol")
     assert back.rollback_of == update.rollout.id and back.release_id == first.release_id
@@ -94,9 +100,6 @@ def test_failures_beyond_tolerance_halt_and_resume_finishes(
     rplane: ControlPlane, spec_path: Path
 ) -> None:
     onboard(rplane, "ro-b1", "ro-b2", "ro-b3")
-    settled = rplane.rollouts.apply(actor="alice")  # the new tenants get their services
-    if settled.rollout is not None:
-        assert wait_stopped(rplane, settled.rollout.id).state is R.COMPLETED
     overrides = rplane.overrides
     broken = TenantOverrides(service_parameters={"orders": {"Bogus": "1"}})
     overrides.set_overrides("ro-b2", broken, actor="test")
@@ -133,4 +136,16 @@ def test_an_operator_halt_stops_starting_tenants(rplane: ControlPlane, spec_path
     with pytest.raises(ConflictError):
         rplane.rollouts.halt_rollout(outcome.rollout.id, actor="bob", reason="twice")
     rplane.rollouts.resume_rollout(outcome.rollout.id, actor="bob")
+    assert wait_stopped(rplane, outcome.rollout.id).state is R.COMPLETED
+
+
+def test_a_tenant_built_during_a_rollout_gets_the_current_release(
+    rplane: ControlPlane, spec_path: Path
+) -> None:
+    set_service_version(spec_path, "orders", "3.0.0")
+    outcome = rplane.rollouts.apply(actor="alice")
+    assert outcome.rollout is not None
+    onboard(rplane, "ro-c1")  # not in the rollout: built with the release now current
+    assert "ro-c1" not in {t.tenant_id for t in outcome.rollout.tenants or ()}
+    assert versions(rplane, "ro-c1")["stockade-svc-orders"] == "3.0.0"
     assert wait_stopped(rplane, outcome.rollout.id).state is R.COMPLETED

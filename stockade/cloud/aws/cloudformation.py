@@ -78,7 +78,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -100,23 +101,49 @@ from stockade.domain.errors import (
     StackDeploymentFailed,
 )
 
+_R = TypeVar("_R")
+_P = ParamSpec("_P")
+
+
+def _scoped(
+    method: Callable[Concatenate[CloudFormationStacks, _P], _R],
+) -> Callable[Concatenate[CloudFormationStacks, _P], _R]:
+    """Run the method inside the instance's ``scope`` (the account it acts in)."""
+
+    def run(self: CloudFormationStacks, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self._scope():
+            return method(self, *args, **kwargs)
+
+    run.__name__, run.__doc__ = method.__name__, method.__doc__
+    return run
+
 
 class CloudFormationStacks:
     """Implements ``cloud.ports.StacksPort`` over one boto3 CloudFormation client."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        scope: Callable[[], AbstractContextManager[None]] = nullcontext,
+    ) -> None:
+        """``scope``: entered around every call (``AwsCloud`` makes the shared tenant client
+        act in this stack's account there)."""
         self._client = client
+        self._scope = scope
         self._stacks = StackClient(client)
         self._change_sets = ChangeSetDeployer(self._stacks)
 
     # -- reading --------------------------------------------------------------------------
 
+    @_scoped
     def get_stack(self, *, name: str) -> StackInfo | None:
         stack = self._stacks.describe(name)
         if stack is None or stack["StackStatus"] == "DELETE_COMPLETE":
             return None
         return stack_info(stack)
 
+    @_scoped
     def list_managed_stacks(
         self, *, tag_key: str | None = "stockade:tenant", name_prefix: str = ""
     ) -> list[StackInfo]:
@@ -134,6 +161,7 @@ class CloudFormationStacks:
             found.append(stack_info(stack))
         return found
 
+    @_scoped
     def list_stack_resources(self, *, name: str) -> list[StackResource]:
         return [
             StackResource(
@@ -152,6 +180,7 @@ class CloudFormationStacks:
 
     # -- plain stack operations -----------------------------------------------------------
 
+    @_scoped
     def create_stack(
         self,
         *,
@@ -175,11 +204,13 @@ class CloudFormationStacks:
                 raise
         return str(response["StackId"])
 
+    @_scoped
     def delete_stack(self, *, name: str) -> None:
         self._stacks.delete(name)
 
     # -- deploying through change sets ----------------------------------------------------
 
+    @_scoped
     def deploy_stack(
         self,
         *,
@@ -204,16 +235,26 @@ class CloudFormationStacks:
 
     # -- waiting --------------------------------------------------------------------------
 
+    @_scoped
     def wait_stack(
         self,
         *,
         name: str,
         timeout: float,
         poll_interval: float = 5.0,
+        backoff: float = 1.0,
+        max_poll_interval: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> StackInfo:
-        deadline = Deadline(timeout, poll_interval, sleep, clock)
+        deadline = Deadline(
+            timeout,
+            poll_interval,
+            sleep,
+            clock,
+            backoff=backoff,
+            max_interval=max_poll_interval,
+        )
         while True:
             stack = self._stacks.describe(name)
             if stack is None:

@@ -82,7 +82,8 @@ def stack_info(stack: dict[str, Any]) -> StackInfo:
 
 
 class Deadline:
-    """Polling within a time limit, on the caller's clock and sleep."""
+    """Polling within a time limit, on the caller's clock and sleep; each pause is ``backoff``
+    times the last one, up to ``max_interval`` (by default the first interval: constant)."""
 
     def __init__(
         self,
@@ -90,10 +91,15 @@ class Deadline:
         poll_interval: float,
         sleep: Callable[[float], None],
         clock: Callable[[], float],
+        *,
+        backoff: float = 1.0,
+        max_interval: float | None = None,
     ) -> None:
         self._clock = clock
         self._sleep = sleep
         self._interval = poll_interval
+        self._backoff = max(1.0, backoff)
+        self._max_interval = max(poll_interval, max_interval or poll_interval)
         self.timeout = timeout
         self._at = clock() + timeout
 
@@ -102,6 +108,7 @@ class Deadline:
 
     def pause(self) -> None:
         self._sleep(max(0.0, min(self._interval, self._at - self._clock())))
+        self._interval = min(self._interval * self._backoff, self._max_interval)
 
 
 class StackClient:

@@ -1,9 +1,10 @@
-"""``AwsCloud``: the ``CloudPort`` adapter — builds boto3 clients for the management account and,
-through STS, for tenant accounts.
+"""``AwsCloud``: the ``CloudPort`` adapter — builds boto3 clients for the management account and
+for tenant accounts (one shared client per service and region for all tenant accounts, each call
+acting in one account through STS: see ``cloud.aws.acting``).
 
 Every client gets the rate budget on botocore's ``before-call`` event (so no call leaves faster
-than the quotas allow) and any extra hooks the caller passes (the sandbox's realism hooks).
-Assumed-role credentials and clients are cached per instance, never globally.
+than the quotas allow, per account) and any extra hooks the caller passes (the sandbox's realism
+hooks). Assumed-role credentials and clients are cached per instance, never globally.
 
 Who calls it: the composition root (``stockade.server``) builds one per process and hands it to
 the engine as a ``CloudPort``.
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,20 +22,19 @@ import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
 
+from stockade.cloud.aws.acting import TenantAccounts
 from stockade.cloud.aws.cloudformation import CloudFormationStacks
 from stockade.cloud.aws.organizations import Organizations
-from stockade.cloud.aws.sts import AssumedCredentials, assume_role
 from stockade.cloud.budget import RateBudget
 
 MANAGEMENT = "management"
-#: refresh assumed-role credentials this long before they expire
-REFRESH_MARGIN_SECONDS = 300.0
 
 
 class ClientHook(Protocol):
-    """Something that registers handlers on a new client's event system (sandbox realism)."""
+    """Something that registers handlers on a new client's event system (sandbox realism).
+    ``account()`` names the account a request acts in (None: the management account)."""
 
-    def install(self, client: BaseClient, *, account_id: str | None) -> None: ...
+    def install(self, client: BaseClient, *, account: Callable[[], str | None]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,9 @@ class AwsTarget:
     region: str
     endpoint_url: str | None = None
     credentials: StaticCredentials | None = None
-    max_pool_connections: int = 64
+    #: one pool per client, shared by every tenant account and thread: keep above the number
+    #: of threads calling at once (a rollout's max_in_flight), or connections are reopened
+    max_pool_connections: int = 512
     max_attempts: int = 4
 
 
@@ -70,7 +71,6 @@ class AwsCloud:
         budget: RateBudget,
         hooks: Sequence[ClientHook] = (),
         session_name: str = "stockade",
-        max_cached_accounts: int = 2048,
         clock: Callable[[], float] = time.time,
     ) -> None:
         creds = target.credentials
@@ -82,7 +82,6 @@ class AwsCloud:
         self._target = target
         self._budget = budget
         self._hooks = tuple(hooks)
-        self._session_name = session_name
         self._clock = clock
         self._config = Config(
             retries={"mode": "standard", "max_attempts": target.max_attempts},
@@ -96,9 +95,9 @@ class AwsCloud:
         # boto3 sessions are not safe for concurrent client creation
         self._create_lock = threading.Lock()
         self._management: dict[str, BaseClient] = {}
-        self._max_cached = max_cached_accounts
-        self._assumed: OrderedDict[tuple[str, str, str], tuple[AssumedCredentials, Any]] = (
-            OrderedDict()
+        self._tenant_clients: dict[str, BaseClient] = {}
+        self._accounts = TenantAccounts(
+            sts=lambda: self._management_client("sts"), session_name=session_name, clock=clock
         )
 
     # -- clients ---------------------------------------------------------------------------
@@ -108,8 +107,7 @@ class AwsCloud:
         service: str,
         *,
         region: str,
-        account_id: str | None,
-        credentials: AssumedCredentials | None = None,
+        account: Callable[[], str | None],
         single_shot: bool = False,
     ) -> Any:
         kwargs: dict[str, Any] = {
@@ -117,24 +115,19 @@ class AwsCloud:
             "config": self._single_shot if single_shot else self._config,
             "endpoint_url": self._target.endpoint_url,
         }
-        if credentials is not None:
-            kwargs["aws_access_key_id"] = credentials.access_key_id
-            kwargs["aws_secret_access_key"] = credentials.secret_access_key
-            kwargs["aws_session_token"] = credentials.session_token
         with self._create_lock:
             client: BaseClient = self._session.client(service, **kwargs)  # type: ignore[call-overload]
-        budget_account = account_id or MANAGEMENT
 
         def wait_for_budget(model: Any, **_: Any) -> None:
             self._budget.wait(
-                account=budget_account,
+                account=account() or MANAGEMENT,
                 service=client.meta.service_model.service_name,
                 operation=model.name,
             )
 
         client.meta.events.register("before-call", wait_for_budget)
         for hook in self._hooks:
-            hook.install(client, account_id=account_id)
+            hook.install(client, account=account)
         return client
 
     def _management_client(
@@ -147,7 +140,7 @@ class AwsCloud:
                 client = self._new_client(
                     service,
                     region=region or self._target.region,
-                    account_id=None,
+                    account=_no_account,
                     single_shot=single_shot,
                 )
                 self._management[key] = client
@@ -167,27 +160,23 @@ class AwsCloud:
 
     def stacks(self, *, account_id: str, role_name: str, region: str) -> CloudFormationStacks:
         return CloudFormationStacks(
-            self._tenant_client("cloudformation", account_id, role_name, region)
+            self._tenant_client("cloudformation", region),
+            scope=lambda: self._accounts.acting(account_id, role_name),
         )
 
-    def _tenant_client(self, service: str, account_id: str, role_name: str, region: str) -> Any:
-        key = (account_id, role_name, f"{service}@{region}")
-        now = self._clock()
+    def _tenant_client(self, service: str, region: str) -> Any:
+        """The one client of ``service`` in ``region`` that every tenant account shares."""
+        key = f"{service}@{region}"
         with self._lock:
-            cached = self._assumed.get(key)
-            if cached and cached[0].expires_at - REFRESH_MARGIN_SECONDS > now:
-                self._assumed.move_to_end(key)
-                return cached[1]
-        credentials = assume_role(
-            self._management_client("sts"),
-            role_arn=f"arn:aws:iam::{account_id}:role/{role_name}",
-            session_name=self._session_name,
-        )
-        client = self._new_client(
-            service, region=region, account_id=account_id, credentials=credentials
-        )
-        with self._lock:
-            self._assumed[key] = (credentials, client)
-            while len(self._assumed) > self._max_cached:
-                self._assumed.popitem(last=False)
-        return client
+            client = self._tenant_clients.get(key)
+            if client is None:
+                client = self._new_client(
+                    service, region=region, account=self._accounts.current_account
+                )
+                self._accounts.install(client)
+                self._tenant_clients[key] = client
+            return client
+
+
+def _no_account() -> None:
+    return None

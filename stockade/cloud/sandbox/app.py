@@ -8,7 +8,9 @@ gets its response. On start, ``replay`` sends every journaled request through th
 the same order, which rebuilds moto's state with the very same ids.
 
 It also serves the sandbox's own endpoints (``GET /_stockade/sandbox``, ``POST
-/_stockade/faults``) and hands Organizations calls to ``organizations.OrganizationsRealism``.
+/_stockade/faults``, ``GET /_stockade/stack-operations[?account_id=]``), hands Organizations
+calls to ``organizations.OrganizationsRealism`` and CloudFormation calls to
+``cloudformation.CloudFormationRealism`` (stack operations that take time, and their log).
 
 Who calls it: ``cloud.sandbox.server`` builds one per sandbox process.
 """
@@ -23,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from moto.backends import SERVICE_NAMES
@@ -32,15 +35,22 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.organizations.utils import make_random_create_account_status_id
 
 from stockade.cloud.sandbox import wire
+from stockade.cloud.sandbox.cloudformation import (
+    CloudFormationRealism,
+    Moto,
+    cloudformation_region,
+)
 from stockade.cloud.sandbox.creations import AccountCreations, Fault, FaultError
 from stockade.cloud.sandbox.journal import Journal
 from stockade.cloud.sandbox.organizations import TARGET_PREFIX, OrganizationsRealism
+from stockade.cloud.sandbox.stacks import OperationLog, StackWindows
 from stockade.domain.errors import SandboxError
 
 log = logging.getLogger("stockade.sandbox")
 
 INFO_PATH = "/_stockade/sandbox"
 FAULTS_PATH = "/_stockade/faults"
+STACK_OPERATIONS_PATH = "/_stockade/stack-operations"
 _ACCESS_KEY = re.compile(r"Credential=([A-Za-z0-9]+)/")
 
 
@@ -109,6 +119,7 @@ class SandboxApp:
         port: int,
         time_scale: float,
         create_account_delay: float,
+        stack_seconds: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._inner = inner
@@ -116,6 +127,7 @@ class SandboxApp:
         self._port = port
         self._time_scale = time_scale
         self._create_account_delay = create_account_delay
+        self._stack_seconds = stack_seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._seq = 0  # mutating requests applied so far (journaled or replayed)
@@ -127,6 +139,12 @@ class SandboxApp:
             self._creations,
             new_request_id=lambda: str(mock_random.uuid4()),
             new_creation_id=make_random_create_account_status_id,
+        )
+        self._stack_log = OperationLog()
+        self._cloudformation = CloudFormationRealism(
+            StackWindows(duration=stack_seconds / time_scale),
+            self._stack_log,
+            new_request_id=lambda: str(mock_random.uuid4()),
         )
 
     @property
@@ -140,6 +158,7 @@ class SandboxApp:
             "seed": self.seed,
             "time_scale": self._time_scale,
             "create_account_delay": self._create_account_delay,
+            "stack_seconds": self._stack_seconds,
         }
 
     def replay(self) -> int:
@@ -196,10 +215,10 @@ class SandboxApp:
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = self._accounts(environ)
         operation = wire.operation_name(environ, body)
         if not wire.is_mutating(method, operation):
-            return self._dispatch(environ, body, now=now)
+            return self._dispatch(environ, body, operation, now=now, seq=None, replaying=replaying)
         seq = self._seq + 1
         mock_random.seed(derive_seed(self.seed, seq))
-        reply = self._dispatch(environ, body, now=now)
+        reply = self._dispatch(environ, body, operation, now=now, seq=seq, replaying=replaying)
         if reply.status < 400:
             if not replaying:
                 try:
@@ -215,16 +234,23 @@ class SandboxApp:
             self._seq = seq
         return reply
 
-    def _dispatch(self, environ: WSGIEnvironment, body: bytes, *, now: float) -> wire.Reply:
+    def _dispatch(
+        self,
+        environ: WSGIEnvironment,
+        body: bytes,
+        operation: str | None,
+        *,
+        now: float,
+        seq: int | None,
+        replaying: bool,
+    ) -> wire.Reply:
         path = str(environ.get("PATH_INFO", ""))
         if path.startswith("/_stockade/"):
-            if path == FAULTS_PATH and environ.get("REQUEST_METHOD") == "POST":
-                return self._add_fault(body)
-            return wire.json_reply(
-                404,
-                {"error": f"no such sandbox endpoint: {path}"},
-                request_id="-",
-                content_type="application/json",
+            return self._own_endpoint(environ, body, path)
+        region = cloudformation_region(environ)
+        if region is not None and operation is not None:
+            return self._cloudformation_call(
+                environ, body, operation, region, now=now, seq=seq, replaying=replaying
             )
         operation = OrganizationsRealism.operation_of(environ.get("HTTP_X_AMZ_TARGET"))
         if operation is None:
@@ -237,6 +263,56 @@ class SandboxApp:
 
         return self._organizations.handle(
             operation, body, caller=self._accounts(environ), now=now, forward=forward
+        )
+
+    def _cloudformation_call(
+        self,
+        environ: WSGIEnvironment,
+        body: bytes,
+        operation: str,
+        region: str,
+        *,
+        now: float,
+        seq: int | None,
+        replaying: bool,
+    ) -> wire.Reply:
+        def to_moto(moto_body: bytes) -> wire.Reply:
+            return wire.call_app(self._inner, dict(environ), moto_body)
+
+        def look(moto_body: bytes) -> wire.Reply:
+            state = mock_random.getstate()
+            try:
+                return to_moto(moto_body)
+            finally:
+                mock_random.setstate(state)
+
+        return self._cloudformation.handle(
+            operation,
+            body,
+            account_id=self._accounts(environ),
+            region=region,
+            now=now,
+            seq=seq,
+            replaying=replaying,
+            moto=Moto(forward=to_moto, look=look),
+        )
+
+    def _own_endpoint(self, environ: WSGIEnvironment, body: bytes, path: str) -> wire.Reply:
+        method = environ.get("REQUEST_METHOD")
+        if path == FAULTS_PATH and method == "POST":
+            return self._add_fault(body)
+        if path == STACK_OPERATIONS_PATH and method in ("GET", "HEAD"):
+            query = parse_qs(str(environ.get("QUERY_STRING", "")))
+            account_id = query["account_id"][0] if "account_id" in query else None
+            operations = [op.to_json() for op in self._stack_log.operations(account_id)]
+            return wire.json_reply(
+                200, {"operations": operations}, request_id="-", content_type="application/json"
+            )
+        return wire.json_reply(
+            404,
+            {"error": f"no such sandbox endpoint: {path}"},
+            request_id="-",
+            content_type="application/json",
         )
 
     def _add_fault(self, body: bytes) -> wire.Reply:

@@ -1,7 +1,8 @@
 """Client-side realism for sandbox clients: account routing, latency and AWS's throttling.
 
-``SandboxHooks.install(client, account_id=...)`` registers one handler on the client's
-``before-send`` event (botocore emits it per attempt, after signing, just before the HTTP send):
+``SandboxHooks.install(client, account=...)`` registers one handler on the client's
+``before-send`` event (botocore emits it per attempt, after signing, just before the HTTP send);
+``account()`` names the account the request acts in (one client serves every tenant account):
 
 - it adds ``x-moto-account-id`` so moto acts in that account without scanning every account's
   access keys (what keeps the sandbox fast at thousands of accounts);
@@ -155,20 +156,22 @@ class SandboxHooks:
         with self._lock:
             self._injected[key] = self._injected.get(key, 0) + count
 
-    def install(self, client: BaseClient, *, account_id: str | None) -> None:
-        """Register the hooks on this client only (its own copy of the event system)."""
+    def install(self, client: BaseClient, *, account: Callable[[], str | None]) -> None:
+        """Register the hooks on this client only (its own copy of the event system).
+        ``account`` says which account a request acts in (None: the management account); it
+        is called per request, as one client serves every tenant account."""
         model = client.meta.service_model
         service = model.service_id.hyphenize()
         protocol = str(getattr(model, "resolved_protocol", None) or model.protocol)
-        bucket_account = account_id or "-"
 
         def before_send(
             request: AWSPreparedRequest, event_name: str, **_: Any
         ) -> AWSResponse | None:
             operation = event_name.rsplit(".", 1)[-1]
+            account_id = account()
             if account_id is not None:
                 request.headers[ACCOUNT_HEADER] = account_id
-            refused = not self._admit(bucket_account, service, operation)
+            refused = not self._admit(account_id or "-", service, operation)
             delay = self._delay(service)
             if delay > 0:
                 self._sleep(delay)

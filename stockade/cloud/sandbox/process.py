@@ -9,6 +9,9 @@ The child is spawned from a dedicated thread that lives until ``stop()``: Linux 
 parent-death signal when the *thread* that forked the child exits, so spawning from a
 short-lived worker thread would otherwise kill the sandbox with that thread.
 
+``stack_operations`` reads back the log of CloudFormation stack operations the sandbox has
+served, and ``usage`` the server's CPU time and peak memory.
+
 Who calls it: the server composition root (``stockade up --sandbox``), tests and benchmarks.
 ``journal_instance_id`` and ``wipe`` let the composition root compare the sandbox with
 Stockade's database before starting either.
@@ -16,6 +19,7 @@ Stockade's database before starting either.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -25,6 +29,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +37,7 @@ from types import TracebackType
 from typing import Any
 
 from stockade.cloud.sandbox.journal import journal_path, lock_path, read_header
+from stockade.cloud.sandbox.stacks import StackOperation
 from stockade.domain.errors import SandboxError, ValidationError
 from stockade.settings import SandboxSettings
 
@@ -87,8 +93,15 @@ class SandboxProcess:
         *,
         start_timeout: float = 120.0,
         stop_timeout: float = 10.0,
+        stack_seconds: float | None = None,
     ) -> None:
+        """``stack_seconds`` (AWS seconds a stack operation stays in progress) overrides the
+        settings' ``stack_seconds`` when given."""
         self.state_dir = Path(state_dir)
+        if stack_seconds is not None:
+            if stack_seconds < 0:
+                raise ValueError("stack_seconds must not be negative")
+            settings = settings.model_copy(update={"stack_seconds": stack_seconds})
         self.settings = settings
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
@@ -178,25 +191,45 @@ class SandboxProcess:
 
         ``times`` None means every matching creation fails. Journaled like any other change.
         """
-        payload = json.dumps({"account_name": account_name, "reason": reason, "times": times})
+        payload = {"account_name": account_name, "reason": reason, "times": times}
+        self._call("/_stockade/faults", payload, doing="fault injection")
+
+    def stack_operations(self, account_id: str | None = None) -> list[StackOperation]:
+        """Every successful state-changing CloudFormation request so far (replayed ones too),
+        in order; only those of ``account_id`` when given."""
+        path = "/_stockade/stack-operations"
+        if account_id is not None:
+            path += "?" + urllib.parse.urlencode({"account_id": account_id})
+        data = self._call(path, None, doing="reading the stack operations")
+        return [StackOperation.from_json(item) for item in data["operations"]]
+
+    def usage(self) -> SandboxUsage:
+        """CPU seconds the server process has used so far, and its peak resident memory."""
+        pid = self.pid
+        if pid is None:
+            raise SandboxError("the sandbox is not running", hint="call start() first")
+        return SandboxUsage.of_process(pid)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _call(self, path: str, payload: Any, *, doing: str) -> Any:
+        """GET ``path`` (POST ``payload`` as JSON if not None); the JSON answer."""
         request = urllib.request.Request(  # noqa: S310 - always http://127.0.0.1
-            f"{self.endpoint_url}/_stockade/faults",
-            data=payload.encode("utf-8"),
+            f"{self.endpoint_url}{path}",
+            data=None if payload is None else json.dumps(payload).encode("utf-8"),
             headers={"Content-Type": "application/json"},
-            method="POST",
+            method="GET" if payload is None else "POST",
         )
         try:
             with _OPENER.open(request, timeout=30) as response:
-                response.read()
+                return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")
             if exc.code == 400:
-                raise ValidationError(f"sandbox refused the fault: {detail}") from exc
-            raise SandboxError(f"sandbox fault injection failed: HTTP {exc.code} {detail}") from exc
-        except OSError as exc:
-            raise SandboxError(f"sandbox fault injection failed: {exc}") from exc
-
-    # -- internals ------------------------------------------------------------------------
+                raise ValidationError(f"sandbox refused the {doing}: {detail}") from exc
+            raise SandboxError(f"sandbox {doing} failed: HTTP {exc.code} {detail}") from exc
+        except (OSError, ValueError) as exc:
+            raise SandboxError(f"sandbox {doing} failed: {exc}") from exc
 
     def _require_info(self) -> dict[str, Any]:
         if self._info is None:
@@ -214,6 +247,7 @@ class SandboxProcess:
             "--seed", str(s.seed),
             "--time-scale", repr(s.time_scale),
             "--create-account-delay", repr(s.create_account_delay),
+            "--stack-seconds", repr(s.stack_seconds),
             "--parent-pid", str(os.getpid()),
         ]  # fmt: skip
 
@@ -284,6 +318,29 @@ class SandboxProcess:
         except OSError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass(frozen=True)
+class SandboxUsage:
+    """What the sandbox server process has used: CPU seconds (user + system), peak RSS."""
+
+    cpu_seconds: float
+    peak_rss_bytes: int
+
+    @classmethod
+    def of_process(cls, pid: int) -> SandboxUsage:
+        """Read from ``/proc`` (Linux); zeros where it cannot be read."""
+        cpu = 0.0
+        peak = 0
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks = os.sysconf("SC_CLK_TCK")
+            cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = int(line.split()[1]) * 1024
+        return cls(cpu_seconds=cpu, peak_rss_bytes=peak)
 
 
 class _PortTaken(Exception):

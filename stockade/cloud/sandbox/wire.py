@@ -4,8 +4,11 @@ The sandbox middleware needs a response it can inspect and rewrite before the cl
 the AWS operation name a request carries (whatever the protocol), whether that operation
 changes state, and a way to rebuild a WSGI request from a journal entry.
 
-Who calls it: ``cloud.sandbox.app`` and ``cloud.sandbox.organizations``, inside the sandbox
-server process only.
+It also builds AWS errors in the JSON and query protocols' shapes, and reads and writes the
+form bodies of query-protocol requests.
+
+Who calls it: ``cloud.sandbox.app``, ``cloud.sandbox.organizations`` and
+``cloud.sandbox.cloudformation``, inside the sandbox server process only.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+from xml.sax.saxutils import escape
 
 from stockade.cloud.sandbox.journal import JournalEntry
 
@@ -70,7 +74,10 @@ class Reply:
 
     def with_json(self, data: Any) -> Reply:
         """The same reply carrying ``data`` as its body (Content-Length fixed up)."""
-        body = json.dumps(data).encode("utf-8")
+        return self.with_body(json.dumps(data).encode("utf-8"))
+
+    def with_body(self, body: bytes) -> Reply:
+        """The same reply carrying ``body`` (Content-Length fixed up)."""
         headers = [(k, v) for k, v in self.headers if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(body))))
         return Reply(self.status, headers, body)
@@ -91,6 +98,36 @@ def json_reply(
 def aws_json_error(status: int, code: str, message: str, *, request_id: str) -> Reply:
     """An error in the AWS JSON protocol's shape (what botocore parses for Organizations)."""
     return json_reply(status, {"__type": code, "Message": message}, request_id=request_id)
+
+
+def aws_query_error(
+    status: int, code: str, message: str, *, namespace: str, request_id: str
+) -> Reply:
+    """An error in the AWS query protocol's shape (what botocore parses for CloudFormation)."""
+    body = (
+        f'<ErrorResponse xmlns="{namespace}"><Error><Type>Sender</Type>'
+        f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    ).encode()
+    headers = [
+        ("Content-Type", "text/xml"),
+        ("Content-Length", str(len(body))),
+        ("x-amzn-RequestId", request_id),
+    ]
+    return Reply(status, headers, body)
+
+
+def form_params(body: bytes) -> dict[str, str]:
+    """A query-protocol request's parameters (the form body); the first value of each."""
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        params.setdefault(key, value)
+    return params
+
+
+def form_body(params: dict[str, str]) -> bytes:
+    """The form body for ``params`` (the inverse of ``form_params``)."""
+    return urlencode(params).encode("ascii")
 
 
 def read_body(environ: WSGIEnvironment) -> bytes:

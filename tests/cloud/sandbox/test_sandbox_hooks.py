@@ -24,7 +24,7 @@ def test_organizations_over_budget_raises_too_many_requests(
 ) -> None:
     hooks = SandboxHooks(DEFAULT_QUOTAS, 1.0, "off", True, clock=_frozen_clock)
     org = client(shared_sandbox, "organizations", attempts=1)
-    hooks.install(org, account_id=None)
+    hooks.install(org, account=lambda: None)
     burst = DEFAULT_QUOTAS.get("organizations", "ListRoots").burst
     for _ in range(burst):
         org.list_roots()
@@ -43,7 +43,7 @@ def test_sts_over_budget_raises_throttling(shared_sandbox: SandboxProcess) -> No
     quotas = QuotaTable((ApiQuota("sts", "GetCallerIdentity", 1.0, 2, throttle_code="Throttling"),))
     hooks = SandboxHooks(quotas, 1.0, "off", True, clock=_frozen_clock)
     sts = client(shared_sandbox, "sts", attempts=1)
-    hooks.install(sts, account_id=None)
+    hooks.install(sts, account=lambda: None)
     sts.get_caller_identity()
     sts.get_caller_identity()
     with pytest.raises(ClientError) as info:
@@ -56,7 +56,7 @@ def test_unlisted_operations_throttle_with_throttling(shared_sandbox: SandboxPro
     quota = DEFAULT_QUOTAS.get("sts", "GetCallerIdentity")
     hooks = SandboxHooks(DEFAULT_QUOTAS, 1.0, "off", True, clock=_frozen_clock)
     sts = client(shared_sandbox, "sts", attempts=1)
-    hooks.install(sts, account_id=None)
+    hooks.install(sts, account=lambda: None)
     for _ in range(quota.burst):
         sts.get_caller_identity()
     with pytest.raises(ClientError) as info:
@@ -70,7 +70,7 @@ def test_botocore_retries_a_throttled_call(shared_sandbox: SandboxProcess) -> No
     ticks: Iterator[float] = itertools.chain([0.0, 0.0], itertools.repeat(10.0))
     hooks = SandboxHooks(quotas, 1.0, "off", True, clock=lambda: next(ticks))
     org = client(shared_sandbox, "organizations", attempts=3)
-    hooks.install(org, account_id=None)
+    hooks.install(org, account=lambda: None)
     org.describe_organization()
     response = org.describe_organization()
     assert response["ResponseMetadata"]["RetryAttempts"] == 1
@@ -81,7 +81,7 @@ def test_retries_give_up_with_the_throttling_error(shared_sandbox: SandboxProces
     quotas = QuotaTable((ApiQuota("organizations", "DescribeOrganization", 1.0, 1),))
     hooks = SandboxHooks(quotas, 1.0, "off", True, clock=_frozen_clock)
     org = client(shared_sandbox, "organizations", attempts=2)
-    hooks.install(org, account_id=None)
+    hooks.install(org, account=lambda: None)
     org.describe_organization()
     with pytest.raises(ClientError) as info:
         org.describe_organization()
@@ -95,7 +95,7 @@ def test_quotas_scale_with_time(shared_sandbox: SandboxProcess) -> None:
     now = [0.0]
     hooks = SandboxHooks(DEFAULT_QUOTAS, 100.0, "off", True, clock=lambda: now[0])
     org = client(shared_sandbox, "organizations", attempts=1)
-    hooks.install(org, account_id=None)
+    hooks.install(org, account=lambda: None)
     root = org.list_roots()["Roots"][0]["Id"]
     for i in range(3):
         org.create_organizational_unit(ParentId=root, Name=f"scaled-{i}")
@@ -108,7 +108,7 @@ def test_quotas_scale_with_time(shared_sandbox: SandboxProcess) -> None:
 def test_account_header_routes_to_that_account(shared_sandbox: SandboxProcess) -> None:
     hooks = SandboxHooks(DEFAULT_QUOTAS, 1.0, "off", False)
     iam = client(shared_sandbox, "iam")
-    hooks.install(iam, account_id="111122223333")
+    hooks.install(iam, account=lambda: "111122223333")
     role = iam.create_role(
         RoleName="routed", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
     )["Role"]
@@ -138,7 +138,7 @@ def test_latency_profiles(
     slept: list[float] = []
     hooks = SandboxHooks(DEFAULT_QUOTAS, 10.0, profile, False, sleep=slept.append)  # type: ignore[arg-type]
     org = client(shared_sandbox, "organizations")
-    hooks.install(org, account_id=None)
+    hooks.install(org, account=lambda: None)
     for _ in range(5):
         org.describe_organization()
     if low is None:

@@ -39,7 +39,7 @@ def test_injected_throttles_answer_the_next_calls_then_stop(
 ) -> None:
     hooks = SandboxHooks(DEFAULT_QUOTAS, 1.0, "off", False)
     org = client(shared_sandbox, "organizations", attempts=1)
-    hooks.install(org, account_id=None)
+    hooks.install(org, account=lambda: None)
     hooks.inject_throttling("organizations", "DescribeOrganization", 2)
     org.list_roots()  # another operation is not affected
     for _ in range(2):
@@ -57,7 +57,7 @@ def test_injected_throttles_answer_the_next_calls_then_stop(
 def test_botocore_retries_an_injected_throttle(shared_sandbox: SandboxProcess) -> None:
     hooks = SandboxHooks(DEFAULT_QUOTAS, 1.0, "off", True)
     org = client(shared_sandbox, "organizations", attempts=2)
-    hooks.install(org, account_id=None)
+    hooks.install(org, account=lambda: None)
     hooks.inject_throttling("organizations", "ListRoots", 1)
     response = org.list_roots()
     assert response["Roots"]
@@ -68,8 +68,8 @@ def test_botocore_retries_an_injected_throttle(shared_sandbox: SandboxProcess) -
 def test_throttled_calls_never_leave_the_process_in_any_account() -> None:
     hooks = SandboxHooks(DEFAULT_QUOTAS, 1.0, "off", False)
     first, second = _offline_client("sts"), _offline_client("sts")
-    hooks.install(first, account_id="111111111111")
-    hooks.install(second, account_id="222222222222")
+    hooks.install(first, account=lambda: "111111111111")
+    hooks.install(second, account=lambda: "222222222222")
     hooks.inject_throttling("sts", "GetCallerIdentity", 1)
     hooks.inject_throttling("sts", "GetCallerIdentity", 1)  # injections add up
     for sts in (first, second):
@@ -84,7 +84,7 @@ def test_throttled_calls_never_leave_the_process_in_any_account() -> None:
 def test_injected_throttles_take_no_token_from_the_quota() -> None:
     hooks = SandboxHooks(DEFAULT_QUOTAS, 1.0, "off", True, clock=_frozen_clock)
     org = _offline_client("organizations")
-    hooks.install(org, account_id=None)
+    hooks.install(org, account=lambda: None)
     hooks.inject_throttling("organizations", "ListRoots", 1)
     with pytest.raises(ClientError):
         org.list_roots()
@@ -103,7 +103,7 @@ def test_concurrent_callers_see_exactly_the_injected_count() -> None:
     threads, calls_each, injected = 8, 10, 50
     clients = [_offline_client("organizations") for _ in range(threads)]
     for org in clients:
-        hooks.install(org, account_id=None)
+        hooks.install(org, account=lambda: None)
     hooks.inject_throttling("organizations", "DescribeOrganization", injected)
     outcomes: list[str] = []
     lock = threading.Lock()

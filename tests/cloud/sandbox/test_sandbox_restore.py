@@ -7,12 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_support import client, wait_settled
+from sandbox_support import client, client_in, wait_settled
 
-from stockade.cloud.sandbox.hooks import SandboxHooks
 from stockade.cloud.sandbox.process import SandboxProcess
 from stockade.domain.errors import SandboxError
-from stockade.domain.quotas import DEFAULT_QUOTAS
 
 Start = Callable[..., SandboxProcess]
 
@@ -23,12 +21,6 @@ Resources:
     Properties:
       QueueName: tenant-queue
 """
-
-
-def _in_account(sandbox: SandboxProcess, service: str, account_id: str) -> Any:
-    c = client(sandbox, service)
-    SandboxHooks(DEFAULT_QUOTAS, 1.0, "off", False).install(c, account_id=account_id)
-    return c
 
 
 def _snapshot(sandbox: SandboxProcess, member: str, member_keys: dict[str, str]) -> dict[str, Any]:
@@ -48,8 +40,8 @@ def _snapshot(sandbox: SandboxProcess, member: str, member_keys: dict[str, str])
         for s in org.list_create_account_status()["CreateAccountStatuses"]
     ]
     parents = {a["Id"]: org.list_parents(ChildId=a["Id"])["Parents"] for a in accounts}
-    roles = _in_account(sandbox, "iam", member).list_roles()["Roles"]
-    stacks = _in_account(sandbox, "cloudformation", member).describe_stacks()["Stacks"]
+    roles = client_in(sandbox, "iam", member).list_roles()["Roles"]
+    stacks = client_in(sandbox, "cloudformation", member).describe_stacks()["Stacks"]
     # a client still holding credentials issued before the restart acts in the same account
     identity = client(sandbox, "sts", **member_keys).get_caller_identity()
     return {
@@ -97,7 +89,7 @@ def test_restart_restores_identical_state(start_sandbox: Start, tmp_path: Path) 
         RoleName="tenant-app", AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}'
     )
     # CloudFormation in the member account through the x-moto-account-id header
-    _in_account(sandbox, "cloudformation", member).create_stack(
+    client_in(sandbox, "cloudformation", member).create_stack(
         StackName="tenant-base", TemplateBody=TEMPLATE
     )
 
