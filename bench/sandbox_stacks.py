@@ -12,7 +12,8 @@ Accounts are routed (``--routing``) as Stockade routes them:
 
 Clients (and the STS calls behind them) are made before the clock starts
 (``client_setup_seconds``; the server's CPU meanwhile is ``client_setup_server_cpu_seconds``,
-per STS call ``server_cpu_ms_per_assume_role``), and the server is warmed up (moto's CloudFormation imported).
+per STS call ``server_cpu_ms_per_assume_role``), and the server is warmed up (moto's
+CloudFormation imported).
 
 Prints one JSON object: ``seconds``, ``stacks_per_second``, ``stack_operations_per_second``
 (CreateChangeSet and ExecuteChangeSet, as ``/_stockade/stack-operations`` logs them),

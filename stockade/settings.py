@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     executor_id: str = "stockade-local"
     #: onboarding workflows that may run at once in this process
     onboard_concurrency: int = Field(default=50, ge=1, le=1000)
+    #: new tenants whose services deploy at once, once they are active (the sandbox uses 1:
+    #: it serves one request at a time, and onboarding comes first)
+    services_concurrency: int = Field(default=8, ge=1, le=1000)
     #: share of each AWS quota the rate budgets use (the rest is headroom)
     rate_safety: float = Field(default=0.95, gt=0, le=1)
 

@@ -6,9 +6,10 @@ poll → move to the tenant OU → tag → deploy the baseline stacks of the **c
 one applied last, read when the baseline phase starts) through the org access role → check each
 stack's resources against its template → ``active`` → deploy the release's services for the
 tenant's tier through the deploy role the baseline created (``engine.tenant_deploy``, as a
-rollout would). A tenant is active once its account and baseline are in place; a service that
-fails to deploy leaves a warning on the tenant (the next ``stockade apply`` deploys it), not a
-failed tenant.
+rollout would), in a third workflow on a narrow queue of its own, so the services of tenants
+already active never slow down the onboarding of the others. A tenant is active once its
+account and baseline are in place; a service that fails to deploy leaves a warning on the
+tenant (the next ``stockade apply`` deploys it), not a failed tenant.
 
 Each step is a DBOS step: it re-runs after a crash, so each one looks up before it creates.
 Transient errors (throttling, 5xx) are retried with backoff; a permanent error leaves the tenant
@@ -89,6 +90,8 @@ class OnboardingQueues:
     account: Queue | None = None
     #: phase 2
     baseline: Queue | None = None
+    #: phase 3: the services, after the tenant is active
+    services: Queue | None = None
 
 
 @dataclass
@@ -182,11 +185,21 @@ class Onboarding(DBOSConfiguredInstance):
         except Exception as exc:  # noqa: BLE001 - any error must end as a failed tenant
             self.fail(tenant_id, step, describe_failure(exc))
             return TenantState.FAILED.value
+        queue = self.deps.queues.services
+        if queue is not None:
+            with SetWorkflowID(f"{DBOS.workflow_id}-services"):
+                queue.enqueue(self.build_services, tenant_id, release_id)
+        return TenantState.ACTIVE.value
+
+    @DBOS.workflow()
+    def build_services(self, tenant_id: str, release_id: str) -> int:
+        """Phase 3, on the services queue (narrow, so it never starves phases 1 and 2): the
+        release's services for the tenant's tier."""
         try:
-            self.deploy_services(tenant_id, release_id)
+            return self.deploy_services(tenant_id, release_id)
         except Exception as exc:  # noqa: BLE001 - the tenant is active; its services wait
             self.warn(tenant_id, f"services not deployed: {describe_failure(exc)}")
-        return TenantState.ACTIVE.value
+            return 0
 
     # -- steps -----------------------------------------------------------------------------
 

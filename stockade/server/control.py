@@ -265,6 +265,9 @@ def start_control_plane(
                 system_database_url=settings.resolved_system_database_url(),
                 executor_id=settings.executor_id,
                 onboard_concurrency=settings.onboard_concurrency,
+                # the sandbox serves one request at a time: new tenants' services, deployed in
+                # the background, would only queue in front of the onboarding of others
+                services_concurrency=1 if mode == "sandbox" else settings.services_concurrency,
             ),
             deps,
             DEFAULT_QUOTAS,

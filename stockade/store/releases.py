@@ -110,6 +110,8 @@ class ReleaseRepository:
     def __init__(self, db: Database, audit: AuditLog) -> None:
         self._db = db
         self._audit = audit
+        # releases never change once stored: loaded ones are kept (per repository object)
+        self._loaded: dict[str, Release] = {}
 
     def save(self, release: Release, *, actor: str) -> bool:
         """Store ``release`` and make it current. Idempotent: a release already stored (same
@@ -158,6 +160,9 @@ class ReleaseRepository:
 
     def get(self, release_id: str) -> Release:
         """The release with this full id, or NotFoundError; StoreError if it was altered."""
+        cached = self._loaded.get(release_id)
+        if cached is not None:
+            return cached
         with self._db.session(write=False) as session:
             row = session.execute(
                 select(ReleaseRow.release_id, ReleaseRow.content).where(
@@ -166,7 +171,9 @@ class ReleaseRepository:
             ).first()
         if row is None:
             raise _not_found(release_id)
-        return load_release(row.release_id, row.content)
+        release = load_release(row.release_id, row.content)
+        self._loaded[release_id] = release
+        return release
 
     def resolve(self, prefix: str) -> str:
         """The full id of the one release whose id starts with ``prefix`` (at least 6 hex

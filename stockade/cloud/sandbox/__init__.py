@@ -4,6 +4,7 @@
 - ``server`` (the child process), ``app`` (its middleware: lock, deterministic ids, journal),
   ``journal``, ``wire``, ``organizations`` and ``creations`` (asynchronous CreateAccount,
   injected failures), ``moto_patches`` (CloudFormation change sets as AWS executes them),
+  ``moto_speedups`` (moto's CPU per request: templates through libyaml, cached lookups),
   ``cloudformation``, ``cloudformation_xml`` and ``stacks`` (stack operations that take time,
   and the log of stack operations).
 - ``hooks``: ``SandboxHooks``, client-side latency, quota throttling and account routing.

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from moto.backends import SERVICE_NAMES
-from moto.iam.models import get_account_id_from
+from moto.iam import models as iam_models
 from moto.moto_api._internal import mock_random
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.organizations.utils import make_random_create_account_status_id
@@ -79,7 +79,8 @@ class AccountResolver:
         key = match.group(1) if match else "AKIAEXAMPLE"
         account = self._by_key.get(key)
         if account is None:
-            account = str(get_account_id_from(key))
+            # looked up at call time: ``moto_speedups`` replaces moto's scan with an index
+            account = str(iam_models.get_account_id_from(key))
             self._by_key[key] = account
         return account
 

@@ -35,7 +35,8 @@ Every patch runs inside the request that moto handles (under the server's reques
 moto's random reseeded for that request), so a journal replay repeats it exactly. ``verify``
 checks that every moto internal the patches touch is there, on the classes and on probe
 instances, and ``apply_patches`` raises ``SandboxError`` naming what is missing instead of
-patching a moto it does not know.
+patching a moto it does not know. ``MotoPatches`` also applies ``moto_speedups`` (the same
+care, for CPU per request rather than behaviour).
 
 Who calls it: the sandbox server process only (``cloud.sandbox.server``: ``MotoPatches.apply``
 from its warm-up thread, and ``MotoPatches.before_backend`` from the dispatcher before moto's
@@ -52,6 +53,7 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
+from stockade.cloud.sandbox.moto_speedups import apply_speedups
 from stockade.domain.errors import SandboxError
 
 log = logging.getLogger("stockade.sandbox")
@@ -131,13 +133,15 @@ class MotoPatches:
         self.error: SandboxError | None = None
 
     def apply(self) -> tuple[str, ...]:
-        """Apply the patches (once); return what was patched. Raises ``SandboxError``."""
+        """Apply the patches, then ``moto_speedups`` (once); return what was patched.
+
+        Raises ``SandboxError``."""
         with self._lock:
             if self.error is not None:
                 raise self.error
             if self._patched is None:
                 try:
-                    self._patched = apply_patches()
+                    self._patched = apply_patches() + apply_speedups()
                 except SandboxError as exc:
                     self.error = exc
                     raise
