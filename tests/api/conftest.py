@@ -8,7 +8,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.fakes import FakeRollouts, FixedPlans, InMemoryTenants, TokenAuthenticator
+from api.fake_rollouts import FakeRollouts
+from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator
 from stockade.api.app import create_app
 
 

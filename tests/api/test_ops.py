@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.fakes import FakeRollouts, FixedPlans, InMemoryTenants, TokenAuthenticator, bearer
+from api.fake_rollouts import FakeRollouts
+from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator, bearer
 from stockade.api.app import create_app
 from stockade.domain.errors import TransientCloudError
 from stockade.domain.tenant import Tenant, TenantState

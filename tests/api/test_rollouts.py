@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.fakes import FakeRollouts, FixedPlans, bearer, fleet_plan, plan_of
+from api.fake_rollouts import FakeRollouts
+from api.fakes import FixedPlans, bearer, fleet_plan, plan_of
 from stockade.api.rollout_events import rollout_stream
 from stockade.cli.sse import SseEvent, parse_sse
 from stockade.domain.errors import NotFoundError

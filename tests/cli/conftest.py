@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from api.fakes import FakeRollouts, FixedPlans, InMemoryTenants, TokenAuthenticator
+from api.fake_rollouts import FakeRollouts
+from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-from api.fakes import FakeRollouts, FixedPlans, fleet_plan, plan_of
+from api.fake_rollouts import FakeRollouts
+from api.fakes import FixedPlans, fleet_plan, plan_of
 
 from cli.conftest import Cli, one_error_line
 from stockade.cli.client import StockadeClient
