@@ -24,9 +24,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import Any
 
-from dbos import DBOS, DBOSConfiguredInstance, Queue, SetWorkflowID
+from dbos import DBOS, Queue, SetWorkflowID
 from dbos._error import DBOSMaxStepRetriesExceeded
 
 from stockade.cloud.ports import CloudPort, CreationState, StackInfo
@@ -41,6 +41,7 @@ from stockade.domain.stacks import DesiredStack, RecordedStack, desired_stacks, 
 from stockade.domain.tenant import TenantState, baseline_workflow_id
 from stockade.engine.bootstrap import OrgLayout
 from stockade.engine.deploy import stack_parameters
+from stockade.engine.instances import BoundInstance
 from stockade.engine.observe import observe_account
 from stockade.engine.tenant_deploy import DeployTarget, TenantDeployer
 from stockade.engine.timing import EngineTiming
@@ -117,26 +118,10 @@ class OnboardingDeps:
 
 
 @DBOS.dbos_class()
-class Onboarding(DBOSConfiguredInstance):
+class Onboarding(BoundInstance[OnboardingDeps]):
     """DBOS workflows and steps of onboarding; one instance per process, named ``onboarding``."""
 
-    #: DBOS keeps configured instances in its process-wide registry for ever and refuses a
-    #: second one under the same name, so a process that starts a second engine (tests, a
-    #: restart in place) rebinds the instance it registered first instead of making another.
-    _registered: ClassVar[Onboarding | None] = None
-
-    def __init__(self, deps: OnboardingDeps) -> None:
-        self.deps = deps
-        super().__init__("onboarding")
-
-    @classmethod
-    def bind(cls, deps: OnboardingDeps) -> Onboarding:
-        """The process's onboarding instance, now working with ``deps``."""
-        if cls._registered is None:
-            cls._registered = cls(deps)
-        else:
-            cls._registered.deps = deps
-        return cls._registered
+    NAME = "onboarding"
 
     # -- workflows -------------------------------------------------------------------------
     # Onboarding runs as two workflows so that no thread waits on another workflow: the first

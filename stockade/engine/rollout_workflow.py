@@ -15,10 +15,9 @@ Who calls it: ``engine.rollouts.RolloutService`` starts it; DBOS runs and recove
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dbos import DBOS
 
-from dbos import DBOS, DBOSConfiguredInstance
-
+from stockade.engine.instances import BoundInstance
 from stockade.engine.onboarding import RETRY, describe_failure
 from stockade.engine.rollout_deps import RolloutDeps
 from stockade.engine.wave_runner import WaveOutcome, WaveRunner
@@ -35,23 +34,10 @@ def workflow_id(rollout_id: str, run: int) -> str:
 
 
 @DBOS.dbos_class()
-class RolloutWorkflow(DBOSConfiguredInstance):
+class RolloutWorkflow(BoundInstance[RolloutDeps]):
     """DBOS workflow and steps of rollouts; one instance per process, named ``rollouts``."""
 
-    #: see ``Onboarding._registered``: DBOS keeps configured instances for the process's life
-    _registered: ClassVar[RolloutWorkflow | None] = None
-
-    def __init__(self, deps: RolloutDeps) -> None:
-        self.deps = deps
-        super().__init__("rollouts")
-
-    @classmethod
-    def bind(cls, deps: RolloutDeps) -> RolloutWorkflow:
-        if cls._registered is None:
-            cls._registered = cls(deps)
-        else:
-            cls._registered.deps = deps
-        return cls._registered
+    NAME = "rollouts"
 
     @DBOS.workflow()
     def run(self, rollout_id: str) -> str:
