@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import resource
 import sys
 import tempfile
@@ -100,18 +99,6 @@ def seed_fleet(plane: ControlPlane, tenants: int) -> None:
         plane.deployments.save_observed(tenant_id, [])
 
 
-def _proc_stat(pid: int) -> tuple[float, int]:
-    """(CPU seconds, peak RSS bytes) of a process from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    hwm = 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            hwm = int(line.split()[1]) * 1024
-    return cpu, hwm
-
-
 def _own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -143,8 +130,8 @@ def main() -> int:
     )
     try:
         seed_fleet(plane, args.tenants)
-        sandbox_pid = plane.sandbox.pid if plane.sandbox else None
-        cpu0, sb_cpu0 = _own_cpu(), _proc_stat(sandbox_pid)[0] if sandbox_pid else 0.0
+        assert plane.sandbox is not None
+        cpu0, sb_cpu0 = _own_cpu(), plane.sandbox.usage().cpu_seconds
         began = time.monotonic()
         outcome = plane.rollouts.apply(actor="bench")
         applied = time.monotonic()
@@ -160,8 +147,8 @@ def main() -> int:
         done = time.monotonic()
         rollout = plane.rollouts.get_rollout(rollout_id)
         cpu = _own_cpu() - cpu0
-        sb_cpu, sb_hwm = _proc_stat(sandbox_pid) if sandbox_pid else (0.0, 0)
-        sb_cpu -= sb_cpu0
+        usage = plane.sandbox.usage()
+        sb_cpu, sb_hwm = usage.cpu_seconds - sb_cpu0, usage.peak_rss_bytes
         operations = sum(t.operations for t in rollout.tenants or ())
         failed = TenantStatus.FAILED
         errors = sorted({t.error or "" for t in rollout.tenants or () if t.status is failed})

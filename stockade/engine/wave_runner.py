@@ -76,6 +76,8 @@ class _Wave:
         self.wave = wave
         self.failures = failed_before
         self.stop = threading.Event()
+        #: when the rollout's state was last read (``WaveRunner._take_slot``)
+        self.checked_at = 0.0
         self.lock = threading.Lock()
 
     def failed(self) -> bool:
@@ -167,20 +169,9 @@ class WaveRunner:
         with ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix=f"wave-{wave.index}"
         ) as pool:
-            checked = d.clock()
             for position, member in enumerate(work):
-                while not slots.acquire(timeout=d.halt_check_interval):
-                    if self._halted(rollout.id):
-                        state.stop.set()
-                        break
-                if state.stop.is_set():
+                if not self._take_slot(slots, state):
                     break
-                if d.clock() - checked >= d.halt_check_interval:
-                    checked = d.clock()
-                    if self._halted(rollout.id):
-                        state.stop.set()
-                        slots.release()
-                        break
                 start_after = (
                     jitter_delay(member.tenant_id, rollout.id, jitter)
                     if position < concurrency
@@ -260,6 +251,21 @@ class WaveRunner:
             )
         return WaveOutcome.HALTED
 
+    def _take_slot(self, slots: threading.Semaphore, state: _Wave) -> bool:
+        """Wait for a free slot; False (holding none) once the rollout stopped running.
+        The rollout's state is read at most once per ``halt_check_interval``."""
+        interval = self._d.halt_check_interval
+        while not state.stop.is_set():
+            acquired = slots.acquire(timeout=interval)
+            if self._d.clock() - state.checked_at >= interval or not acquired:
+                state.checked_at = self._d.clock()
+                if self._halted(state.rollout.id):
+                    state.stop.set()
+            if acquired:
+                if not state.stop.is_set():
+                    return True
+                slots.release()
+        return False
+
     def _halted(self, rollout_id: str) -> bool:
-        state = self._d.rollouts.get(rollout_id, tenants=False).state
-        return state is not RolloutState.RUNNING
+        return self._d.rollouts.state_of(rollout_id) is not RolloutState.RUNNING

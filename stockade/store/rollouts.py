@@ -375,6 +375,14 @@ class RolloutRepository:
         with self._db.session(write=False) as session:
             return list(session.scalars(query))
 
+    def state_of(self, rollout_id: str) -> RolloutState:
+        """Only the rollout's state (one column): what a running wave checks often."""
+        with self._db.session(write=False) as session:
+            state = session.scalar(select(RolloutRow.state).where(RolloutRow.id == rollout_id))
+        if state is None:
+            raise _not_found(rollout_id)
+        return RolloutState(state)
+
     def wave_tenants(self, rollout_id: str, wave_index: int) -> builtins.list[RolloutTenant]:
         """Every tenant of the wave with its progress, in the wave's order."""
         query = (

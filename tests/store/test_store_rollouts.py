@@ -314,6 +314,8 @@ def test_list_newest_first_with_state_filter(
     assert [r.id for r in rollouts.list(limit=1)] == [second]
     with pytest.raises(NotFoundError):
         rollouts.get("ro-nope")
+    with pytest.raises(NotFoundError):
+        rollouts.state_of("ro-nope")
 
 
 def test_a_fleet_sized_rollout(
@@ -391,6 +393,7 @@ def test_one_open_rollout_at_a_time_except_its_rollback(
         two_waves(rollouts, release_ids)
     rollouts.transition(first, R.RUNNING, actor="engine")
     assert rollouts.get(first).runs == 1
+    assert rollouts.state_of(first) is R.RUNNING
     rollouts.transition(first, R.HALTED, actor="engine", reason="tolerance")
     rollouts.transition(first, R.RUNNING, actor="alice")
     assert rollouts.get(first).runs == 2
