@@ -22,6 +22,7 @@ from stockade.cli.context import (
 )
 from stockade.cli.local import init, up
 from stockade.cli.plan import plan
+from stockade.cli.policy import policy_app
 from stockade.cli.rollout import apply, rollout_app
 from stockade.cli.tenant import tenant_app
 
@@ -69,6 +70,7 @@ def build_app(deps: CliDeps | None = None) -> typer.Typer:
     app.command("apply")(apply)
     app.add_typer(tenant_app(), name="tenant")
     app.add_typer(rollout_app(), name="rollout")
+    app.add_typer(policy_app(), name="policy")
     return app
 
 
