@@ -147,11 +147,10 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> None:
     """Restore the journal, then serve until ``stop`` is set."""
     # heavy imports only now, with the parent-death guard in place
     import moto
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-    from werkzeug.serving import make_server
 
     from stockade.cloud.sandbox.app import CachedDispatcher, SandboxApp
     from stockade.cloud.sandbox.journal import Journal, journal_path
+    from stockade.cloud.sandbox.keepalive import make_server
     from stockade.cloud.sandbox.moto_patches import MotoPatches
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
@@ -179,13 +178,7 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> None:
         stack_seconds=args.stack_seconds,
     )
     try:
-        server = make_server(
-            args.host,
-            args.port,
-            app,
-            threaded=True,
-            request_handler=MotoRequestHandler,
-        )
+        server = make_server(args.host, args.port, app)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             log.error("port %d is already in use", args.port)

@@ -219,17 +219,26 @@ def entry_for(environ: WSGIEnvironment, body: bytes, *, seq: int, time: float) -
     )
 
 
-def environ_for(entry: JournalEntry, *, server_port: int) -> WSGIEnvironment:
-    """A WSGI environ equivalent (for moto) to the one the entry was recorded from."""
-    environ: WSGIEnvironment = {
-        "REQUEST_METHOD": entry.method,
+def base_environ(
+    *,
+    method: str,
+    path: str,
+    query: str,
+    server_name: str,
+    server_port: int,
+    protocol: str = "HTTP/1.1",
+    remote_addr: str = "127.0.0.1",
+) -> WSGIEnvironment:
+    """The WSGI environ of a request before its headers and body (PEP 3333's keys)."""
+    return {
+        "REQUEST_METHOD": method,
         "SCRIPT_NAME": "",
-        "PATH_INFO": entry.path,
-        "QUERY_STRING": entry.query,
-        "SERVER_NAME": "127.0.0.1",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": server_name,
         "SERVER_PORT": str(server_port),
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_PROTOCOL": protocol,
+        "REMOTE_ADDR": remote_addr,
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": "http",
         "wsgi.errors": sys.stderr,
@@ -237,8 +246,19 @@ def environ_for(entry: JournalEntry, *, server_port: int) -> WSGIEnvironment:
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
     }
+
+
+def environ_for(entry: JournalEntry, *, server_port: int) -> WSGIEnvironment:
+    """A WSGI environ equivalent (for moto) to the one the entry was recorded from."""
+    environ = base_environ(
+        method=entry.method,
+        path=entry.path,
+        query=entry.query,
+        server_name="127.0.0.1",
+        server_port=server_port,
+    )
     for name, value in entry.headers.items():
-        environ[_environ_key(name)] = value
+        environ[environ_key(name)] = value
     set_body(environ, entry.body)
     return environ
 
@@ -248,6 +268,6 @@ def _header_name(environ_key: str) -> str:
     return "-".join(part.capitalize() for part in key.split("_"))
 
 
-def _environ_key(header: str) -> str:
+def environ_key(header: str) -> str:
     key = header.upper().replace("-", "_")
     return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
