@@ -50,6 +50,8 @@ ACCESS_RULES: Final[Mapping[tuple[str, str], frozenset[Role]]] = MappingProxyTyp
         ("POST", "/api/v1/rollouts/{rollout_id}/halt"): _WRITERS,
         ("POST", "/api/v1/rollouts/{rollout_id}/resume"): _WRITERS,
         ("POST", "/api/v1/rollouts/{rollout_id}/rollback"): _WRITERS,
+        # reads the tenant's SCPs from the organization and evaluates locally: changes nothing
+        ("POST", "/api/v1/policy/explain"): _ANY,
     }
 )
 

@@ -1,6 +1,6 @@
 """The API application factory: ``create_app`` wires routes, auth, limits, metrics and errors.
 
-No state lives at module level: every dependency (tenant, plan and rollout operations,
+No state lives at module level: every dependency (tenant, plan, rollout and policy operations,
 authenticator, version) is passed in, and each app gets its own metrics registry.
 ``create_app`` raises ``RuntimeError`` if a route has no access rule, so a misconfigured API
 never starts.
@@ -20,9 +20,15 @@ from stockade.api.auth import Authenticator
 from stockade.api.errors import install_error_handlers
 from stockade.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from stockade.api.metrics import ApiMetrics, MetricsMiddleware
+from stockade.api.policy_routes import add_policy_routes
 from stockade.api.rollout_routes import DEFAULT_POLL_INTERVAL, add_rollout_routes
 from stockade.api.routes import add_routes
-from stockade.engine.facade import PlanOperations, RolloutOperations, TenantOperations
+from stockade.engine.facade import (
+    PlanOperations,
+    PolicyOperations,
+    RolloutOperations,
+    TenantOperations,
+)
 
 _DESCRIPTION = (
     "Control plane for account-per-tenant SaaS on AWS. Every `/api/v1` route and `/metrics` "
@@ -36,6 +42,7 @@ def create_app(
     tenants: TenantOperations,
     plans: PlanOperations,
     rollouts: RolloutOperations,
+    policies: PolicyOperations,
     auth: Authenticator,
     version: str,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -66,6 +73,7 @@ def create_app(
     metrics = ApiMetrics()
     add_routes(app, tenants=tenants, plans=plans, metrics=metrics)
     add_rollout_routes(app, rollouts=rollouts, poll_interval=poll_interval)
+    add_policy_routes(app, policies=policies)
     check_access_rules(app.router.routes)
     # the last added middleware runs first: metrics see everything, auth runs before the body
     # is read, and the body limit protects the JSON parser

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from stockade.api.guardrail_schemas import ScpActionOut
 from stockade.api.schemas import plan_summary
 from stockade.engine.facade import ApplyOutcome
 from stockade.store.rollout_types import (
@@ -199,6 +200,9 @@ class ApplyOut(BaseModel):
     summary: dict[str, int] = Field(description="the plan's counts, as POST /api/v1/plans")
     observed_now: int = Field(description="accounts read from AWS to make the plan")
     rollout: RolloutOut | None = Field(description="null when the plan changes no tenant")
+    scp_actions: list[ScpActionOut] = Field(
+        default_factory=list, description="the SCP changes apply made (guardrails)"
+    )
 
     @classmethod
     def of(cls, outcome: ApplyOutcome) -> ApplyOut:
@@ -209,4 +213,5 @@ class ApplyOut(BaseModel):
             summary=plan_summary(outcome.plan),
             observed_now=outcome.observed_now,
             rollout=None if rollout is None else RolloutOut.of(rollout),
+            scp_actions=ScpActionOut.all(outcome.scp_actions),
         )

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from stockade.api.guardrail_schemas import GuardrailsOut
 from stockade.domain.plan import FleetPlan, StackAction, TenantPlan
 from stockade.domain.tenant import Tenant, TenantRequest, TenantState
 from stockade.engine.facade import FleetSummary, PlanOutcome
@@ -167,6 +168,9 @@ class PlanOut(BaseModel):
     release_id: str
     summary: dict[str, int]
     observed_now: int = Field(description="accounts read from AWS to make this plan")
+    guardrails: GuardrailsOut | None = Field(
+        default=None, description="guardrail tests and the SCP changes apply would make"
+    )
     tenants: list[TenantPlanOut]
 
     @classmethod
@@ -181,5 +185,6 @@ class PlanOut(BaseModel):
             release_id=plan.release_id,
             summary=plan_summary(plan),
             observed_now=outcome.observed_now,
+            guardrails=GuardrailsOut.of(outcome.guardrails),
             tenants=shown,
         )

@@ -153,6 +153,9 @@ class StockadeClient:
         body = {"refresh": refresh, "include_unchanged": include_unchanged}
         return self._call("POST", "/api/v1/plans", json=body)
 
+    def explain(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/api/v1/policy/explain", json=body)
+
     # --- rollouts -----------------------------------------------------------------------
 
     def apply(self, *, refresh: bool = False) -> dict[str, Any]:

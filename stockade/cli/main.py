@@ -20,6 +20,7 @@ from stockade.cli.context import (
     CliState,
     OutputFormat,
 )
+from stockade.cli.guardrails import guardrails_app
 from stockade.cli.local import init, up
 from stockade.cli.plan import plan
 from stockade.cli.policy import policy_app
@@ -71,6 +72,7 @@ def build_app(deps: CliDeps | None = None) -> typer.Typer:
     app.add_typer(tenant_app(), name="tenant")
     app.add_typer(rollout_app(), name="rollout")
     app.add_typer(policy_app(), name="policy")
+    app.add_typer(guardrails_app(), name="guardrails")
     return app
 
 

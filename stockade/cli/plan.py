@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from stockade.cli.context import cli_state
@@ -75,5 +76,28 @@ def plan(
         hidden = len(document["tenants"]) - limit
         if hidden > 0:
             console.print(f"... and {hidden} more tenants (--limit, or --output json for all)")
+    for line in guardrail_lines(document):
+        console.print(line, soft_wrap=True)
     if document.get("observed_now"):
         console.print(f"read {document['observed_now']} account(s) from AWS for this plan")
+
+
+def scp_changes(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The SCP actions of a plan (``guardrails.scp_actions``) or of an apply (``scp_actions``)."""
+    guardrails = document.get("guardrails") or {}
+    return list(document.get("scp_actions") or guardrails.get("scp_actions") or [])
+
+
+def guardrail_lines(document: Mapping[str, Any]) -> list[str]:
+    """The guardrail part of a plan or an apply: tests passed, then one line per SCP change."""
+    lines: list[str] = []
+    guardrails = document.get("guardrails")
+    if guardrails and guardrails.get("tests_passed"):
+        lines.append(f"guardrail tests: {guardrails['tests_passed']} passed")
+    for change in scp_changes(document):
+        target = f" {change['target']}" if change.get("target") else ""
+        lines.append(
+            f"SCP {escape(str(change['action']))} {escape(str(change['policy']))}"
+            f"{escape(target)}  ({escape(str(change['reason']))})"
+        )
+    return lines

@@ -26,6 +26,7 @@ import typer
 
 from stockade.cli.context import cli_state
 from stockade.cli.errors import EXIT_FAILED, EXIT_USAGE, handle_errors, report
+from stockade.cli.policy_explain import explain
 from stockade.cli.render import print_json
 from stockade.domain.errors import ValidationError
 from stockade.domain.quotas import OrganizationLimits
@@ -183,8 +184,10 @@ def lint(
 def policy_app() -> typer.Typer:
     """The ``policy`` command group."""
     app = typer.Typer(
-        help="Simulate and lint IAM, SCP and RCP policies locally.", no_args_is_help=True
+        help="Simulate and lint policies locally; explain a call in a tenant (server).",
+        no_args_is_help=True,
     )
     app.command("simulate")(simulate)
     app.command("lint")(lint)
+    app.command("explain")(explain)
     return app

@@ -22,7 +22,7 @@ import typer
 from stockade.cli.client import StockadeClient
 from stockade.cli.context import CliState, cli_state
 from stockade.cli.errors import OperationFailedError, handle_errors
-from stockade.cli.plan import summary_table
+from stockade.cli.plan import guardrail_lines, scp_changes, summary_table
 from stockade.cli.progress import follow_rollout
 from stockade.cli.render import (
     print_json,
@@ -142,9 +142,12 @@ def _report_started(result: Mapping[str, Any], plan: Mapping[str, Any]) -> None:
             f"not the planned {short_id(plan['release_id'])} (the spec changed); its plan:"
         )
         console.print(summary_table(result))
+    applied = scp_changes(result)
+    if applied:
+        console.print(f"applied {_plural(len(applied), 'SCP change')} to the organization")
     rollout = result.get("rollout")
     if rollout is None:
-        console.print("nothing to change: every tenant is up to date")
+        console.print("no tenant to change: every tenant is up to date")
         return
     waves = ", ".join(str(w["name"]) for w in rollout.get("waves") or [])
     console.print(
@@ -177,18 +180,24 @@ def apply(
     with state.client() as client:
         plan = client.plan(refresh=refresh)
         changed = int(plan["summary"].get("tenants_changed", 0))
+        scps = len(scp_changes(plan))
         if not state.json:
             stdout_console().print(summary_table(plan))
-        if changed == 0:
+            for line in guardrail_lines(plan):
+                stdout_console().print(line, soft_wrap=True)
+        if changed == 0 and scps == 0:
             # nothing changes in any account, but the release becomes the current one (what
             # tenants built from now on get), so it is applied without asking
             result = client.apply()
             _nothing_to_change(state, result)
             return
         if not yes:
-            _confirm(
-                f"Apply release {short_id(plan['release_id'])} to {_plural(changed, 'tenant')}?"
-            )
+            question = f"Apply release {short_id(plan['release_id'])}"
+            if changed:
+                question += f" to {_plural(changed, 'tenant')}"
+            if scps:
+                question += f"{' and' if changed else ':'} {_plural(scps, 'SCP change')}"
+            _confirm(question + "?")
         result = client.apply()  # the plan just read what --refresh asked for
         rollout = result.get("rollout")
         if not state.json:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from stockade.cli.args import split_pair
 from stockade.cli.client import StockadeClient
 from stockade.cli.context import CliState, cli_state
 from stockade.cli.errors import OperationFailedError, handle_errors
@@ -44,12 +45,7 @@ def parse_labels(values: list[str]) -> dict[str, str]:
     """``["env=prod", "team=a"]`` -> ``{"env": "prod", "team": "a"}``; ValidationError otherwise."""
     labels: dict[str, str] = {}
     for value in values:
-        key, sep, label = value.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ValidationError(
-                f"--label {value!r} is not KEY=VALUE", hint="e.g. --label env=prod"
-            )
+        key, label = split_pair(value, option="--label", example="--label env=prod")
         if key in labels:
             raise ValidationError(f"--label {key!r} is given twice")
         labels[key] = label

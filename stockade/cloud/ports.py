@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from stockade.domain.guardrails import ObservedScp, ScpTarget
+
 
 class CreationState(StrEnum):
     IN_PROGRESS = "IN_PROGRESS"
@@ -109,6 +111,23 @@ class StackResource:
     physical_id: str | None = None
 
 
+@dataclass(frozen=True)
+class ScpDocument:
+    """One SCP as it applies to an account: its id, name and policy text."""
+
+    policy_id: str
+    name: str
+    content: str
+
+
+@dataclass(frozen=True)
+class ScpLevel:
+    """The SCPs attached at one level of an account's path: the root, an OU, or the account."""
+
+    target: ScpTarget
+    policies: tuple[ScpDocument, ...]
+
+
 class OrganizationsPort(Protocol):
     """AWS Organizations, called from the management account."""
 
@@ -138,6 +157,43 @@ class OrganizationsPort(Protocol):
 
     def count_accounts(self) -> int:
         """Every account in the organization, the management account included."""
+        ...
+
+    # -- service control policies (``cloud.aws.organizations_scps``) --------------------------
+
+    def enable_scps(self) -> None:
+        """Make sure SCPs are enabled in the root (waits while AWS is still enabling them)."""
+        ...
+
+    def list_scps(self) -> tuple[ObservedScp, ...]:
+        """Every SCP of the organization, AWS's own included, with its content, whether Stockade
+        manages it (the ``MANAGED_TAG`` tag) and its targets (OUs by their path of names)."""
+        ...
+
+    def create_scp(self, *, name: str, description: str, content: str) -> str:
+        """Create the SCP, tagged as Stockade's; return its id. Idempotent by name: an SCP with
+        that name already there is returned as it is."""
+        ...
+
+    def update_scp(self, *, policy_id: str, content: str, description: str) -> None: ...
+
+    def attach_scp(self, *, policy_id: str, target: ScpTarget) -> None:
+        """Attach the SCP (already attached: nothing to do). ``NotFoundError`` for an unknown OU
+        path or account, ``ConflictError`` when the target already has its maximum of SCPs."""
+        ...
+
+    def detach_scp(self, *, policy_id: str, target: ScpTarget) -> None:
+        """Detach the SCP (not attached, or no such policy: nothing to do). ``ConflictError``
+        when it is the target's last SCP."""
+        ...
+
+    def delete_scp(self, *, policy_id: str) -> None:
+        """Delete the SCP (already gone: nothing to do); ``ConflictError`` while attached."""
+        ...
+
+    def scp_chain(self, *, account_id: str) -> tuple[ScpLevel, ...]:
+        """The SCPs that apply to the account, by level: the root, each OU down to the account,
+        then the account itself. ``NotFoundError`` for an account not in the organization."""
         ...
 
 

@@ -50,6 +50,12 @@ class SpecError(ValidationError):
     code = "STK-1100"
 
 
+class GuardrailTestsFailed(ValidationError):
+    """The spec's guardrail tests fail: plan and apply refuse the spec."""
+
+    code = "STK-1160"
+
+
 class NotFoundError(StockadeError):
     """The named object does not exist."""
 

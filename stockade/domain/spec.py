@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from stockade.domain.guardrails import Guardrails, TargetKind
 from stockade.domain.tenant import MAX_TENANT_ID
 from stockade.domain.waves import parse_tolerance
 
@@ -235,6 +236,7 @@ class FleetSpec(_Model):
     services: dict[str, Service] = Field(default_factory=dict)
     tiers: dict[str, Tier]
     rollout: Rollout = Rollout()
+    guardrails: Guardrails = Guardrails()
     limits: Limits = Limits()
 
     @field_validator("services")
@@ -261,7 +263,35 @@ class FleetSpec(_Model):
                     )
         if not self.regions:
             raise ValueError("the spec needs at least one region")
+        self._check_guardrails()
         return self
+
+    def _check_guardrails(self) -> None:
+        ous = {"/".join(path) for path in self.organization.ou_paths()}
+        per_target: dict[str, int] = {}
+        for scp in self.guardrails.scps:
+            for target in scp.parsed_targets():
+                if target.kind is TargetKind.OU and target.ref not in ous:
+                    raise ValueError(
+                        f"SCP {scp.name!r} targets unknown OU {target.ref!r}; OUs: "
+                        + ", ".join(sorted(ous))
+                    )
+                per_target[str(target)] = per_target.get(str(target), 0) + 1
+        # AWS's FullAWSAccess stays attached everywhere and counts against the limit
+        room = self.limits.scp_max_per_target - 1
+        for target_name, count in sorted(per_target.items()):
+            if count > room:
+                raise ValueError(
+                    f"{count} SCPs target {target_name}, but at most {room} fit beside "
+                    f"FullAWSAccess (limits.scp_max_per_target is "
+                    f"{self.limits.scp_max_per_target})"
+                )
+        for test in self.guardrails.tests:
+            if test.ou is not None and test.ou not in ous:
+                raise ValueError(
+                    f"guardrail test {test.name!r} names unknown OU {test.ou!r}; OUs: "
+                    + ", ".join(sorted(ous))
+                )
 
     @property
     def home_region(self) -> str:

@@ -11,11 +11,16 @@ Who calls it: ``api`` (route handlers), ``server`` (wiring), ``bench``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from stockade.domain.guardrails import ScpAction
 from stockade.domain.plan import FleetPlan
 from stockade.domain.tenant import Tenant, TenantRequest, TenantState
 from stockade.store.rollout_types import Rollout, RolloutState
+
+if TYPE_CHECKING:
+    from stockade.engine.explain import ExplainOutcome, ExplainRequest
+    from stockade.engine.guardrails import GuardrailPlan
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class PlanOutcome:
 
     plan: FleetPlan
     observed_now: int
+    #: guardrail test results and SCP reconcile actions (None: not planned, e.g. a test fake)
+    guardrails: GuardrailPlan | None = None
 
 
 class PlanOperations(Protocol):
@@ -85,6 +92,8 @@ class ApplyOutcome:
     rollout: Rollout | None
     #: accounts read from AWS to make the plan
     observed_now: int
+    #: the SCP changes apply made to the organization (guardrails)
+    scp_actions: tuple[ScpAction, ...] = ()
 
 
 class RolloutOperations(Protocol):
@@ -119,4 +128,12 @@ class RolloutOperations(Protocol):
         changed; the original becomes ``rolled_back`` once it is stopped. Returns the new
         rollout. ConflictError if the rollout is running (halt it first), already rolled
         back, or has no previous release."""
+        ...
+
+
+class PolicyOperations(Protocol):
+    def explain(self, request: ExplainRequest) -> ExplainOutcome:
+        """Evaluate a request in the tenant's account under the SCPs that apply to it in the
+        organization now, plus the given identity policies (default: an administrator).
+        NotFoundError for an unknown tenant; ValidationError for a bad policy or principal."""
         ...

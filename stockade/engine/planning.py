@@ -21,6 +21,7 @@ from stockade.domain.release import NO_OVERRIDES, Release, build_release
 from stockade.domain.stacks import DeployedStack
 from stockade.domain.tenant import Tenant, TenantState
 from stockade.engine.facade import PlanOutcome
+from stockade.engine.guardrails import GuardrailService
 from stockade.engine.observe import observe_account
 from stockade.spec.source import SpecSource
 from stockade.store.deployments import DeploymentRepository
@@ -42,8 +43,10 @@ class PlanService:
         deployments: DeploymentRepository,
         spec: SpecSource,
         cloud: CloudPort,
+        guardrails: GuardrailService,
         readers: int = 8,
     ) -> None:
+        self.guardrails = guardrails
         self._tenants = tenants
         self._releases = releases
         self._overrides = overrides
@@ -62,8 +65,11 @@ class PlanService:
         return observe_account(tenant, self._cloud, self._spec.current().spec, self._deployments)
 
     def plan(self, *, refresh: bool = False) -> PlanOutcome:
-        """Plan every active or suspended tenant against the release of the spec on disk."""
-        release = self.candidate()
+        """Plan every active or suspended tenant against the release of the spec on disk, and the
+        organization's SCPs against the spec's guardrails (whose tests must pass)."""
+        loaded = self._spec.current()
+        guardrails = self.guardrails.plan(loaded)
+        release = build_release(loaded.spec, loaded.templates)
         tenants = self._tenants.in_states(PLANNED_STATES)
         observed = self._deployments.observed_all()
         stale = [t for t in tenants if refresh or t.tenant_id not in observed]
@@ -84,7 +90,7 @@ class PlanService:
             for t in tenants
         ]
         plan = plan_fleet(release, snapshots, self._releases.by_ids(pins))
-        return PlanOutcome(plan=plan, observed_now=len(stale))
+        return PlanOutcome(plan=plan, observed_now=len(stale), guardrails=guardrails)
 
     def _observe_all(self, tenants: list[Tenant]) -> list[tuple[str, list[DeployedStack]]]:
         """Read these accounts, a few at a time (each read waits on the rate budget)."""

@@ -78,6 +78,7 @@ class RolloutService:
                 "the spec changed while it was being planned",
                 hint="run `stockade apply` again",
             )
+        scp_actions = d.planner.guardrails.reconcile(loaded, actor=actor)
         previous = d.releases.latest()
         new = d.releases.save(release, actor=actor)
         if not new and (previous is None or previous.release_id != release.release_id):
@@ -90,6 +91,7 @@ class RolloutService:
                 plan=outcome.plan,
                 rollout=None,
                 observed_now=outcome.observed_now,
+                scp_actions=scp_actions,
             )
         labels = {t.tenant_id: t.labels for t in d.tenants.in_states(PLANNED_STATES)}
         waves = plan_waves(
@@ -112,6 +114,7 @@ class RolloutService:
             plan=outcome.plan,
             rollout=self._start(rollout.id, actor=actor),
             observed_now=outcome.observed_now,
+            scp_actions=scp_actions,
         )
 
     # -- reading -------------------------------------------------------------------------

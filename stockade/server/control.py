@@ -24,6 +24,8 @@ from stockade.domain.errors import SpecError
 from stockade.domain.quotas import DEFAULT_QUOTAS
 from stockade.engine.bootstrap import OrgLayout, bootstrap_organization
 from stockade.engine.durations import StackDurations
+from stockade.engine.explain import PolicyExplainer
+from stockade.engine.guardrails import GuardrailService
 from stockade.engine.onboarding import OnboardingDeps
 from stockade.engine.planning import PlanService
 from stockade.engine.rollout_deps import RolloutDeps
@@ -72,6 +74,7 @@ class ControlPlane:
     planner: PlanService
     deployments: DeploymentRepository
     rollouts: RolloutService
+    policies: PolicyExplainer
     releases: ReleaseRepository
     overrides: OverridesRepository
     sandbox: SandboxProcess | None = None
@@ -168,9 +171,11 @@ def _engine_deps(
         deployments=deployments,
         spec=source,
         cloud=cloud,
+        guardrails=GuardrailService(cloud=cloud, audit=audit.append),
     )
     templates.save_all(stored_templates(spec))
     if releases.latest() is None:  # the first start: the spec's release is the current one
+        planner.guardrails.reconcile(spec, actor="stockade up")
         releases.save(planner.candidate(), actor="stockade up")
     rollouts = RolloutDeps(
         rollouts=RolloutRepository(db, audit),
@@ -302,6 +307,10 @@ def start_control_plane(
         planner=rollout_deps.planner,
         deployments=rollout_deps.deployments,
         rollouts=rollouts,
+        policies=PolicyExplainer(
+            tenant=repo.get,
+            scp_chain=lambda account: cloud.organizations().scp_chain(account_id=account),
+        ),
         releases=rollout_deps.releases,
         overrides=rollout_deps.overrides,
         sandbox=sandbox,

@@ -100,6 +100,7 @@ def _serve(plane: ControlPlane, token_host: str, port: int) -> uvicorn.Server:
         tenants=plane.service,
         plans=plane.planner,
         rollouts=plane.rollouts,
+        policies=plane.policies,
         auth=StoreAuthenticator(plane.tokens),
         version=stockade.__version__,
     )

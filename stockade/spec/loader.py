@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from yaml.nodes import MappingNode, Node
 
 from stockade.domain.errors import SpecError
 from stockade.domain.spec import FleetSpec, ParamValue
+from stockade.spec.files import Referenced, read_referenced
+from stockade.spec.policies import policy_references, read_policy
 from stockade.spec.problems import Problem, format_path, raise_problems
 from stockade.spec.templates import TemplateInfo, TemplateLinter, read_template
 from stockade.spec.validation import validate_spec
@@ -50,6 +52,8 @@ class LoadedSpec:
     templates: dict[str, TemplateInfo]
     #: hex sha256 over the spec text and every template's text; the same files give the same hash
     content_hash: str
+    #: the guardrails' policy documents (SCPs, test identity policies) by path as the spec writes it
+    policies: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,13 +117,37 @@ def load_spec(path: Path) -> LoadedSpec:
     if problems:
         raise_problems(problems)
     _lint(spec, references, templates, source)
+    policies = _read_policies(spec, source)
     return LoadedSpec(
         spec=spec,
         path=resolved,
         root=source.root,
         templates=templates,
-        content_hash=_content_hash(text, templates),
+        content_hash=_content_hash(text, templates, policies),
+        policies=policies,
     )
+
+
+def _read_policies(spec: FleetSpec, source: _Source) -> dict[str, str]:
+    policies: dict[str, str] = {}
+    problems: list[Problem] = []
+    for ref in policy_references(spec):
+        if ref.path in policies:
+            continue
+        outcome = read_policy(
+            ref,
+            root=source.root,
+            display=source.display(ref.path),
+            spec_name=source.name,
+            line=source.line(ref.loc),
+        )
+        if isinstance(outcome, Problem):
+            problems.append(outcome)
+        else:
+            policies[ref.path] = outcome
+    if problems:
+        raise_problems(problems)
+    return policies
 
 
 def _document(text: str, name: str) -> tuple[object, Node]:
@@ -166,45 +194,22 @@ def _read_templates(references: list[_Reference], source: _Source) -> dict[str, 
 
 
 def _read_one(ref: _Reference, source: _Source) -> TemplateInfo | Problem:
-    name, root, line, field = source.name, source.root, source.line(ref.loc), format_path(ref.loc)
-    if (
-        not ref.template.strip()
-        or PurePosixPath(ref.template).is_absolute()
-        or PureWindowsPath(ref.template).is_absolute()
-        or PureWindowsPath(ref.template).drive
-    ):
-        return Problem(
-            name,
-            line,
-            f"template path {ref.template!r} must be relative to the spec's directory",
-            hint=f"write it relative to {root}, e.g. templates/app.yaml",
-            field=field,
-        )
-    target = (root / ref.template).resolve()
-    if not target.is_relative_to(root):
-        return Problem(
-            name,
-            line,
-            f"template path {ref.template!r} leads outside the spec's directory",
-            hint=f"keep templates inside {root} so the spec and its templates version together",
-            field=field,
-        )
-    if not target.is_file():
-        state = "is not a file" if target.exists() else "not found"
-        return Problem(
-            name,
-            line,
-            f"template {state}: {target}",
-            hint="create the template or fix the path (relative to the spec's directory)",
-            field=field,
-        )
     display = source.display(ref.template)
-    try:
-        body = target.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return Problem(display, None, "is not UTF-8 text", hint="save the template as UTF-8")
-    except OSError as exc:
-        return Problem(display, None, f"cannot read: {exc.strerror}", hint="check permissions")
+    read = read_referenced(
+        Referenced(
+            kind="template",
+            path=ref.template,
+            example="templates/app.yaml",
+            spec_name=source.name,
+            line=source.line(ref.loc),
+            field=format_path(ref.loc),
+        ),
+        root=source.root,
+        display=display,
+    )
+    if isinstance(read, Problem):
+        return read
+    target, body = read
     outcome = read_template(target, body, display=display)
     if isinstance(outcome, Problem):
         return replace(outcome, hint=f"{outcome.hint}; it is used by {source.where(ref.loc)}")
@@ -275,7 +280,9 @@ def _lint(
         raise_problems(problems)
 
 
-def _content_hash(spec_text: str, templates: dict[str, TemplateInfo]) -> str:
+def _content_hash(
+    spec_text: str, templates: dict[str, TemplateInfo], policies: dict[str, str]
+) -> str:
     digest = hashlib.sha256(b"stockade-spec/1\n")
     spec_bytes = spec_text.encode("utf-8")
     digest.update(f"spec {len(spec_bytes)}\n".encode())
@@ -283,5 +290,9 @@ def _content_hash(spec_text: str, templates: dict[str, TemplateInfo]) -> str:
     for key in sorted(templates):
         body = templates[key].body.encode("utf-8")
         digest.update(f"\ntemplate {len(key.encode('utf-8'))} {len(body)}\n{key}\n".encode())
+        digest.update(body)
+    for key in sorted(policies):
+        body = policies[key].encode("utf-8")
+        digest.update(f"\npolicy {len(key.encode('utf-8'))} {len(body)}\n{key}\n".encode())
         digest.update(body)
     return digest.hexdigest()

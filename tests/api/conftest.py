@@ -8,6 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from api.fake_org import explainer
 from api.fake_rollouts import FakeRollouts
 from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator
 from stockade.api.app import create_app
@@ -44,6 +45,7 @@ def app(
         tenants=tenants,
         plans=plans,
         rollouts=rollouts,
+        policies=explainer(tenants),
         auth=authenticator,
         version="9.9.9-test",
         poll_interval=0.0,  # event streams read the fake as fast as it changes

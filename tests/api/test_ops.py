@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from api.fake_org import explainer
 from api.fake_rollouts import FakeRollouts
 from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator, bearer
 from stockade.api.app import create_app
@@ -47,6 +48,7 @@ def test_each_app_has_its_own_metrics() -> None:
             tenants=InMemoryTenants(),
             plans=FixedPlans(),
             rollouts=FakeRollouts(),
+            policies=explainer(InMemoryTenants()),
             auth=TokenAuthenticator(),
             version="1",
         )
@@ -56,6 +58,7 @@ def test_each_app_has_its_own_metrics() -> None:
             tenants=InMemoryTenants(),
             plans=FixedPlans(),
             rollouts=FakeRollouts(),
+            policies=explainer(InMemoryTenants()),
             auth=TokenAuthenticator(),
             version="1",
         )
@@ -79,6 +82,7 @@ def test_unexpected_errors_are_500_without_details() -> None:
         tenants=_Exploding(),
         plans=FixedPlans(),
         rollouts=FakeRollouts(),
+        policies=explainer(InMemoryTenants()),
         auth=TokenAuthenticator(),
         version="1",
     )
@@ -97,6 +101,7 @@ def test_stockade_errors_keep_their_status_and_code() -> None:
         tenants=_Exploding(),
         plans=FixedPlans(),
         rollouts=FakeRollouts(),
+        policies=explainer(InMemoryTenants()),
         auth=TokenAuthenticator(),
         version="1",
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from api.fake_org import explainer
 from api.fake_rollouts import FakeRollouts
 from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator
 from fastapi.testclient import TestClient
@@ -103,6 +104,7 @@ def cli(tenants: InMemoryTenants, plans: FixedPlans, rollouts: FakeRollouts) -> 
         tenants=tenants,
         plans=plans,
         rollouts=rollouts,
+        policies=explainer(tenants),
         auth=TokenAuthenticator(),
         version="test",
         poll_interval=0.0,

@@ -35,6 +35,7 @@ def api(plane: ControlPlane) -> Iterator[Api]:
         tenants=plane.service,
         plans=plane.planner,
         rollouts=plane.rollouts,
+        policies=plane.policies,
         auth=StoreAuthenticator(plane.tokens),
         version="test",
     )

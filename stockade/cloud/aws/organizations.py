@@ -1,4 +1,5 @@
-"""AWS Organizations adapter: the organization, OUs, account creation, placement and tags.
+"""AWS Organizations adapter: the organization, OUs, account creation, placement and tags
+(service control policies: ``organizations_scps.ServiceControlPolicies``, inherited).
 
 Idempotent by design: every create looks up first, and "already exists" answers resolve to the
 existing object. Who calls it: the engine, through ``cloud.ports.OrganizationsPort``.
@@ -11,6 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from stockade.cloud.aws.errors import error_code, translate
+from stockade.cloud.aws.organizations_scps import ServiceControlPolicies
 from stockade.cloud.ports import Account, AccountCreation, CreationState
 
 
@@ -24,11 +26,11 @@ def _creation(status: dict[str, Any]) -> AccountCreation:
     )
 
 
-class Organizations:
+class Organizations(ServiceControlPolicies):
     """Implements ``cloud.ports.OrganizationsPort`` over one boto3 Organizations client."""
 
     def __init__(self, client: Any, *, create_client: Any | None = None) -> None:
-        self._client = client
+        super().__init__(client)
         #: a client without automatic retries, for CreateAccount (see ``create_account``)
         self._create_client = create_client or client
 

@@ -9,7 +9,8 @@ the same order, which rebuilds moto's state with the very same ids.
 
 It also serves the sandbox's own endpoints (``GET /_stockade/sandbox``, ``POST
 /_stockade/faults``, ``GET /_stockade/stack-operations[?account_id=]``), hands Organizations
-calls to ``organizations.OrganizationsRealism`` and CloudFormation calls to
+calls to ``organizations.OrganizationsRealism`` (account creations) or
+``organizations_policies.PolicyRealism`` (policy rules) and CloudFormation calls to
 ``cloudformation.CloudFormationRealism`` (stack operations that take time, and their log).
 
 Who calls it: ``cloud.sandbox.server`` builds one per sandbox process.
@@ -43,6 +44,7 @@ from stockade.cloud.sandbox.cloudformation import (
 from stockade.cloud.sandbox.creations import AccountCreations, Fault, FaultError
 from stockade.cloud.sandbox.journal import Journal
 from stockade.cloud.sandbox.organizations import TARGET_PREFIX, OrganizationsRealism
+from stockade.cloud.sandbox.organizations_policies import PolicyRealism
 from stockade.cloud.sandbox.stacks import OperationLog, StackWindows
 from stockade.domain.errors import SandboxError
 
@@ -141,6 +143,7 @@ class SandboxApp:
             new_request_id=lambda: str(mock_random.uuid4()),
             new_creation_id=make_random_create_account_status_id,
         )
+        self._policies = PolicyRealism(new_request_id=lambda: str(mock_random.uuid4()))
         self._stack_log = OperationLog()
         self._cloudformation = CloudFormationRealism(
             StackWindows(duration=stack_seconds / time_scale),
@@ -253,7 +256,9 @@ class SandboxApp:
             return self._cloudformation_call(
                 environ, body, operation, region, now=now, seq=seq, replaying=replaying
             )
-        operation = OrganizationsRealism.operation_of(environ.get("HTTP_X_AMZ_TARGET"))
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        policy_operation = PolicyRealism.operation_of(target)
+        operation = OrganizationsRealism.operation_of(target) or policy_operation
         if operation is None:
             return wire.call_app(self._inner, environ, body)
 
@@ -262,6 +267,10 @@ class SandboxApp:
             copy["HTTP_X_AMZ_TARGET"] = TARGET_PREFIX + as_operation
             return wire.call_app(self._inner, copy, forward_body)
 
+        if policy_operation is not None:
+            return self._policies.handle(
+                policy_operation, body, forward=forward, replaying=replaying
+            )
         return self._organizations.handle(
             operation, body, caller=self._accounts(environ), now=now, forward=forward
         )
