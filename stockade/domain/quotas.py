@@ -59,6 +59,14 @@ ORGANIZATIONS_QUOTAS: tuple[ApiQuota, ...] = (
     _org("UpdatePolicy", 2.0, 3),
 )
 
+#: STS throttles with Throttling ("Rate exceeded"). AWS's "IAM and AWS STS quotas" page gives
+#: STS a request rate of 600 per second per account and Region; AssumeRole is the call Stockade
+#: makes once per tenant account it acts in (from the management account), so it is the one
+#: that matters at fleet scale. The burst is a conservative guess (AWS does not publish one).
+STS_QUOTAS: tuple[ApiQuota, ...] = (
+    ApiQuota("sts", "AssumeRole", 600.0, 100, throttle_code="Throttling"),
+)
+
 #: Default budget for any call not listed: generous, and the same on both sides.
 DEFAULT_RATE = 20.0
 DEFAULT_BURST = 40
@@ -68,7 +76,7 @@ DEFAULT_BURST = 40
 class QuotaTable:
     """All quotas, looked up by (service, operation)."""
 
-    quotas: tuple[ApiQuota, ...] = ORGANIZATIONS_QUOTAS
+    quotas: tuple[ApiQuota, ...] = ORGANIZATIONS_QUOTAS + STS_QUOTAS
     #: time runs this many times faster for every quota, listed or default
     time_scale: float = 1.0
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -30,6 +30,9 @@ from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError, Prog
 from sqlalchemy.orm import Session, sessionmaker
 
 from stockade.domain.errors import StoreBusyError, StoreError
+from stockade.store.group_commit import GroupCommit
+
+_T = TypeVar("_T")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: SQLite waits this long for another writer before giving up with "database is locked"
@@ -93,6 +96,7 @@ class Database:
         # hand-over) instead of on SQLite's busy handler, which sleeps in steps of up to 100 ms
         # and collapses write throughput when dozens of threads write at once
         self._write_lock = threading.RLock() if self.backend == "sqlite" else None
+        self._group = GroupCommit(self.session)
 
     # -- construction --------------------------------------------------------------------
 
@@ -208,6 +212,12 @@ class Database:
             f"this version of Stockade needs {head}",
             hint="run migrations: Database.migrate() (the server runs them on start)",
         )
+
+    def batched(self, work: Callable[[Session], _T]) -> _T:
+        """Run the write ``work`` in a transaction shared with other threads' (group commit,
+        ``store.group_commit``); return its result once committed. For small writes made by
+        many threads at once; ``work`` may run twice if another unit of its batch fails."""
+        return self._group.run(work)
 
     def dispose(self) -> None:
         """Close every pooled connection. The object can still be used afterwards."""

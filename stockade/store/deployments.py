@@ -234,11 +234,15 @@ class DeploymentRepository:
             "parameters": None if recorded.parameters is None else dict(recorded.parameters),
             "updated_at": now,
         }
+
+        def record(session: Session) -> None:
+            session.connection().execute(self._record_upsert, values)
+            if observed is not None:
+                self._observe_in(session, tenant_id, observed, now)
+
         try:
-            with self._db.session() as session:
-                session.connection().execute(self._record_upsert, values)
-                if observed is not None:
-                    self._observe_in(session, tenant_id, observed, now)
+            # deploys record from many threads at once (rollouts): commit them together
+            self._db.batched(record)
         except IntegrityError as exc:
             raise _not_found(tenant_id) from exc
 
