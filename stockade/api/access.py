@@ -1,12 +1,15 @@
 """Who may call which route: the one rule table, the gate that enforces it, and the start-up check.
 
-``ACCESS_RULES`` maps every protected route (method, path template) to the roles allowed to call
-it; ``PUBLIC_ROUTES`` lists the few routes anyone may call. ``AccessGate`` is an ASGI middleware
-that matches the request to a route *before* the body is read, answers 401 (no or bad token) or
-403 (role not allowed), and hands the principal to the route through the ASGI scope.
-``check_access_rules`` makes ``create_app`` refuse to build an app with a route that has no rule
-(or a rule for a route that does not exist), so adding a route without deciding who may call it
-fails every test.
+``ACCESS_RULES`` maps every protected route (method, path template) to a ``Rule``: the roles
+allowed to call it, and what a tenant-scoped token may do there (``ScopedAccess``: nothing, the
+``{tenant_id}`` in the path must be one of its tenants, or the handler narrows what it reads).
+``PUBLIC_ROUTES`` lists the few routes anyone may call. ``AccessGate`` is an ASGI middleware
+that matches the request to a route *before* the body is read, answers 401 (no or bad token),
+403 (role not allowed, or a scoped token on a fleet-wide route) or 404 (a tenant outside the
+token's scope, worded as for a tenant that does not exist), and hands the principal to the
+route through the ASGI scope. ``check_access_rules`` makes ``create_app`` refuse to build an
+app with a route that has no rule (or a rule for a route that does not exist), so adding a
+route without deciding who may call it fails every test.
 
 Who calls it: ``stockade.api.app`` (installs the gate, runs the check), route handlers (through
 ``current_principal``), ``stockade.api.middleware`` (reads the matched route template).
@@ -15,8 +18,9 @@ Who calls it: ``stockade.api.app`` (installs the gate, runs the check), route ha
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Annotated, Final
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -26,32 +30,63 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stockade.api.auth import ROLES, Authenticator, Principal, Role
 from stockade.api.errors import error_response
-from stockade.domain.errors import AuthError, ForbiddenError
+from stockade.api.scope import tenant_not_found
+from stockade.domain.errors import AuthError, ForbiddenError, StockadeError
+
+#: what a tenant-scoped token may do on a route:
+#: - ``denied``: nothing, the route is fleet-wide (403);
+#: - ``path``: call it for its own tenants: the path's ``{tenant_id}`` must be one of them, else
+#:   404 exactly as for a tenant that does not exist;
+#: - ``narrowed``: call it; the handler narrows what it reads to the token's tenants
+#:   (``stockade.api.scope``).
+ScopedAccess = Literal["denied", "path", "narrowed"]
+#: the path parameter a ``path`` rule checks
+TENANT_PARAM: Final = "tenant_id"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call one route: roles, and what tenant-scoped tokens of those roles may do."""
+
+    roles: frozenset[Role]
+    scoped: ScopedAccess = "denied"
+
 
 _ANY: Final[frozenset[Role]] = frozenset(ROLES)
 _WRITERS: Final[frozenset[Role]] = frozenset({"operator", "admin"})
+_ADMIN: Final[frozenset[Role]] = frozenset({"admin"})
+#: the audit trail names every actor, tenant and credential issued: admins, and approvers
+#: (who review break-glass access)
+_AUDITORS: Final[frozenset[Role]] = frozenset({"admin", "approver"})
 
-#: (method, path template) -> roles allowed. The single source of truth for authorization.
-ACCESS_RULES: Final[Mapping[tuple[str, str], frozenset[Role]]] = MappingProxyType(
+#: (method, path template) -> rule. The single source of truth for authorization.
+ACCESS_RULES: Final[Mapping[tuple[str, str], Rule]] = MappingProxyType(
     {
-        ("GET", "/metrics"): _ANY,
-        ("POST", "/api/v1/tenants"): _WRITERS,
-        ("GET", "/api/v1/tenants"): _ANY,
-        ("GET", "/api/v1/tenants/{tenant_id}"): _ANY,
-        ("POST", "/api/v1/tenants/{tenant_id}/retry"): _WRITERS,
-        ("GET", "/api/v1/fleet/summary"): _ANY,
+        ("GET", "/metrics"): Rule(_ANY),
+        # creating tenants is fleet administration, not support work
+        ("POST", "/api/v1/tenants"): Rule(_WRITERS),
+        ("GET", "/api/v1/tenants"): Rule(_ANY, scoped="narrowed"),
+        ("GET", "/api/v1/tenants/{tenant_id}"): Rule(_ANY, scoped="path"),
+        ("POST", "/api/v1/tenants/{tenant_id}/retry"): Rule(_WRITERS, scoped="path"),
+        ("GET", "/api/v1/fleet/summary"): Rule(_ANY),
         # a plan changes nothing in AWS, but it may read every account: operators and admins
-        ("POST", "/api/v1/plans"): _WRITERS,
+        ("POST", "/api/v1/plans"): Rule(_WRITERS),
         # apply: stores a release and deploys it to every tenant it changes
-        ("POST", "/api/v1/rollouts"): _WRITERS,
-        ("GET", "/api/v1/rollouts"): _ANY,
-        ("GET", "/api/v1/rollouts/{rollout_id}"): _ANY,
-        ("GET", "/api/v1/rollouts/{rollout_id}/events"): _ANY,
-        ("POST", "/api/v1/rollouts/{rollout_id}/halt"): _WRITERS,
-        ("POST", "/api/v1/rollouts/{rollout_id}/resume"): _WRITERS,
-        ("POST", "/api/v1/rollouts/{rollout_id}/rollback"): _WRITERS,
-        # reads the tenant's SCPs from the organization and evaluates locally: changes nothing
-        ("POST", "/api/v1/policy/explain"): _ANY,
+        ("POST", "/api/v1/rollouts"): Rule(_WRITERS),
+        ("GET", "/api/v1/rollouts"): Rule(_ANY),
+        ("GET", "/api/v1/rollouts/{rollout_id}"): Rule(_ANY),
+        ("GET", "/api/v1/rollouts/{rollout_id}/events"): Rule(_ANY),
+        ("POST", "/api/v1/rollouts/{rollout_id}/halt"): Rule(_WRITERS),
+        ("POST", "/api/v1/rollouts/{rollout_id}/resume"): Rule(_WRITERS),
+        ("POST", "/api/v1/rollouts/{rollout_id}/rollback"): Rule(_WRITERS),
+        # reads the tenant's SCPs from the organization and evaluates locally: changes nothing;
+        # a scoped token may ask about its own tenants (the tenant is in the body)
+        ("POST", "/api/v1/policy/explain"): Rule(_ANY, scoped="narrowed"),
+        ("POST", "/api/v1/tokens"): Rule(_ADMIN),
+        ("GET", "/api/v1/tokens"): Rule(_ADMIN),
+        ("DELETE", "/api/v1/tokens/{token_id}"): Rule(_ADMIN),
+        ("GET", "/api/v1/audit"): Rule(_AUDITORS),
+        ("GET", "/api/v1/audit/verify"): Rule(_AUDITORS),
     }
 )
 
@@ -106,8 +141,11 @@ def check_access_rules(routes: Sequence[BaseRoute]) -> None:
         for method in sorted(route_methods(route)):
             key = (method, route.path)
             seen.add(key)
-            if key not in PUBLIC_ROUTES and key not in ACCESS_RULES:
+            rule = ACCESS_RULES.get(key)
+            if key not in PUBLIC_ROUTES and rule is None:
                 problems.append(f"{method} {route.path} has no access rule")
+            if rule and rule.scoped == "path" and TENANT_PARAM not in route.param_convertors:
+                problems.append(f"{method} {route.path} is scoped by path but has no {{tenant_id}}")
     problems.extend(
         f"access rule for {method} {path} names no route"
         for method, path in sorted(set(ACCESS_RULES) - seen)
@@ -137,11 +175,12 @@ class AccessGate:
         self.routes = routes
         self.authenticator = authenticator
 
-    def _match(self, scope: Scope) -> tuple[str, str] | None:
+    def _match(self, scope: Scope) -> tuple[tuple[str, str], dict[str, Any]] | None:
+        """The matched (method, path template) and its path parameters, or None."""
         for route in self.routes:
-            match, _child = route.matches(scope)
+            match, child = route.matches(scope)
             if match is Match.FULL and isinstance(route, Route):
-                return scope["method"], route.path
+                return (scope["method"], route.path), dict(child.get("path_params", {}))
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -149,27 +188,47 @@ class AccessGate:
             await self.app(scope, receive, send)
             return
         matched = self._match(scope)
-        scope[ROUTE_SCOPE_KEY] = matched[1] if matched else UNMATCHED_ROUTE
+        scope[ROUTE_SCOPE_KEY] = matched[0][1] if matched else UNMATCHED_ROUTE
         # unknown paths and wrong methods fall through to the router's 404/405
-        if matched is not None and matched not in PUBLIC_ROUTES:
-            allowed = ACCESS_RULES.get(matched, frozenset())  # no rule: nobody
+        if matched is not None and matched[0] not in PUBLIC_ROUTES:
+            key, params = matched
             token = _bearer_token(scope)
             principal = None
             if token is not None:  # the token store may do I/O: keep it off the event loop
                 principal = await run_in_threadpool(self.authenticator.authenticate, token)
-            if principal is None:
-                error: AuthError = AuthError(
+            refusal = (
+                _refusal(key, params, principal)
+                if principal is not None
+                else AuthError(
                     "missing bearer token" if token is None else "invalid or expired token",
                     hint=_AUTH_HINT,
                 )
-                await error_response(error)(scope, receive, send)
-                return
-            if principal.role not in allowed:
-                forbidden = ForbiddenError(
-                    f"role {principal.role!r} may not call {matched[0]} {matched[1]}",
-                    hint="allowed roles: " + ", ".join(sorted(allowed) or ["none"]),
-                )
-                await error_response(forbidden)(scope, receive, send)
+            )
+            if refusal is not None:
+                await error_response(refusal)(scope, receive, send)
                 return
             scope[PRINCIPAL_SCOPE_KEY] = principal
         await self.app(scope, receive, send)
+
+
+def _refusal(
+    key: tuple[str, str], params: Mapping[str, Any], principal: Principal
+) -> StockadeError | None:
+    """Why ``principal`` may not call the route ``key`` with path ``params``, or None."""
+    method, path = key
+    rule = ACCESS_RULES.get(key)
+    allowed = rule.roles if rule is not None else frozenset()  # no rule: nobody
+    if rule is None or principal.role not in allowed:
+        return ForbiddenError(
+            f"role {principal.role!r} may not call {method} {path}",
+            hint="allowed roles: " + ", ".join(sorted(allowed) or ["none"]),
+        )
+    if not principal.scoped or rule.scoped == "narrowed":
+        return None
+    if rule.scoped == "denied":
+        return ForbiddenError(
+            f"a tenant-scoped token may not call {method} {path}: the route is fleet-wide",
+            hint="use a token that is not limited to tenants",
+        )
+    tenant_id = str(params.get(TENANT_PARAM, ""))
+    return None if principal.may_access(tenant_id) else tenant_not_found(tenant_id)

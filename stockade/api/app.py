@@ -1,7 +1,7 @@
 """The API application factory: ``create_app`` wires routes, auth, limits, metrics and errors.
 
-No state lives at module level: every dependency (tenant, plan, rollout and policy operations,
-authenticator, version) is passed in, and each app gets its own metrics registry.
+No state lives at module level: every dependency (tenant, plan, rollout, policy, token and audit
+operations, authenticator, version) is passed in, and each app gets its own metrics registry.
 ``create_app`` raises ``RuntimeError`` if a route has no access rule, so a misconfigured API
 never starts.
 
@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from stockade.api.access import AccessGate, check_access_rules
+from stockade.api.audit_routes import add_audit_routes
 from stockade.api.auth import Authenticator
 from stockade.api.errors import install_error_handlers
 from stockade.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
@@ -23,11 +24,14 @@ from stockade.api.metrics import ApiMetrics, MetricsMiddleware
 from stockade.api.policy_routes import add_policy_routes
 from stockade.api.rollout_routes import DEFAULT_POLL_INTERVAL, add_rollout_routes
 from stockade.api.routes import add_routes
+from stockade.api.token_routes import add_token_routes
 from stockade.engine.facade import (
+    AuditOperations,
     PlanOperations,
     PolicyOperations,
     RolloutOperations,
     TenantOperations,
+    TokenOperations,
 )
 
 _DESCRIPTION = (
@@ -43,14 +47,16 @@ def create_app(
     plans: PlanOperations,
     rollouts: RolloutOperations,
     policies: PolicyOperations,
+    tokens: TokenOperations,
+    audit: AuditOperations,
     auth: Authenticator,
     version: str,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
 ) -> FastAPI:
-    """Build the Stockade API over ``tenants``, ``plans`` and ``rollouts``, authenticating
-    bearer tokens with ``auth``. ``poll_interval`` is how often (seconds) a rollout's event
-    stream reads the rollout again.
+    """Build the Stockade API over the given operations, authenticating bearer tokens with
+    ``auth`` (``tokens`` issues and revokes them; ``audit`` is the audit trail).
+    ``poll_interval`` is how often (seconds) a rollout's event stream reads the rollout again.
 
     Raises RuntimeError if a route has no access rule; the check runs again when the server
     starts, so routes added to the returned app later are held to the same rule.
@@ -74,6 +80,8 @@ def create_app(
     add_routes(app, tenants=tenants, plans=plans, metrics=metrics)
     add_rollout_routes(app, rollouts=rollouts, poll_interval=poll_interval)
     add_policy_routes(app, policies=policies)
+    add_token_routes(app, tokens=tokens, tenants=tenants)
+    add_audit_routes(app, audit=audit)
     check_access_rules(app.router.routes)
     # the last added middleware runs first: metrics see everything, auth runs before the body
     # is read, and the body limit protects the JSON parser

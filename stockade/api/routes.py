@@ -5,8 +5,9 @@ result to ``stockade.api.schemas``; errors are ``StockadeError``s turned into th
 ``stockade.api.errors``. Who may call what is decided by ``stockade.api.access`` (every route
 added here must have a rule there, or ``create_app`` refuses to build the app).
 
-Who calls it: ``stockade.api.app.create_app``; ``stockade.api.rollout_routes`` (the rollout
-routes) shares ``Caller``, ``AUTHENTICATED`` and ``error_responses``.
+Who calls it: ``stockade.api.app.create_app``; the other route modules (``rollout_routes``,
+``policy_routes``, ``token_routes``, ``audit_routes``) share ``Caller``, ``AUTHENTICATED`` and
+``error_responses``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from stockade.api.schemas import (
     TenantList,
     TenantOut,
 )
+from stockade.api.scope import visible_tenants
 from stockade.domain.tenant import TenantState
 from stockade.engine.facade import PlanOperations, TenantOperations
 
@@ -73,20 +75,17 @@ def add_routes(
         """Record a tenant (state ``requested``) and start onboarding it."""
         return TenantOut.from_domain(tenants.create_tenant(body.to_request(), actor=caller.name))
 
-    @app.get(
-        "/api/v1/tenants",
-        tags=["tenants"],
-        dependencies=[AUTHENTICATED],
-        responses=error_responses(),
-    )
+    @app.get("/api/v1/tenants", tags=["tenants"], responses=error_responses())
     def list_tenants(
+        caller: Caller,
         state: TenantState | None = None,
         tier: str | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1000,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> TenantList:
-        """Tenants, optionally filtered by state and tier, one page at a time."""
-        found = tenants.list_tenants(state=state, tier=tier, limit=limit, offset=offset)
+        """Tenants, optionally filtered by state and tier, one page at a time (a
+        tenant-scoped token sees only its own tenants)."""
+        found = visible_tenants(tenants, caller, state=state, tier=tier, limit=limit, offset=offset)
         return TenantList.from_domain(found)
 
     @app.get(

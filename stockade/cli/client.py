@@ -9,8 +9,8 @@ Starlette's ``TestClient`` over an in-process app.
 ``rollout_events`` follows a rollout's server-sent event stream (``stockade.cli.sse`` parses
 it); a stream that cannot be opened or drops raises ``ApiUnreachableError`` like any call.
 
-Who calls it: the CLI commands (``stockade.cli.tenant``, ``plan``, ``rollout``, ``progress``),
-built by ``stockade.cli.context``.
+Who calls it: the CLI commands (``stockade.cli.tenant``, ``plan``, ``rollout``, ``progress``,
+``tokens``, ``audit``), built by ``stockade.cli.context``.
 """
 
 from __future__ import annotations
@@ -196,6 +196,45 @@ class StockadeClient:
                 response.read()
                 raise error_from_response(response)
             yield from parse_sse(response.iter_lines())
+
+    # --- tokens and the audit trail ------------------------------------------------------
+
+    def create_token(
+        self, name: str, *, role: str, tenants: list[str] | None = None
+    ) -> dict[str, Any]:
+        """The new token's document, with the plaintext ``token`` (shown once)."""
+        body: dict[str, Any] = {"name": name, "role": role}
+        if tenants is not None:
+            body["tenants"] = tenants
+        return self._call("POST", "/api/v1/tokens", json=body)
+
+    def list_tokens(self) -> dict[str, Any]:
+        return self._call("GET", "/api/v1/tokens")
+
+    def revoke_token(self, token_id: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/api/v1/tokens/{_segment(token_id)}")
+
+    def audit_events(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        subject: str | None = None,
+        since: str | None = None,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
+        params = {
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "since": since,
+            "limit": limit,
+        }
+        query = {key: value for key, value in params.items() if value is not None}
+        return self._call("GET", "/api/v1/audit", params=query)
+
+    def verify_audit(self) -> dict[str, Any]:
+        return self._call("GET", "/api/v1/audit/verify")
 
     # --- plumbing -----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from stockade.cli.audit import audit_app
 from stockade.cli.context import (
     DEFAULT_SERVER,
     SERVER_ENV,
@@ -26,6 +27,7 @@ from stockade.cli.plan import plan
 from stockade.cli.policy import policy_app
 from stockade.cli.rollout import apply, rollout_app
 from stockade.cli.tenant import tenant_app
+from stockade.cli.tokens import token_app
 
 
 def _check_server(value: str) -> str:
@@ -73,6 +75,8 @@ def build_app(deps: CliDeps | None = None) -> typer.Typer:
     app.add_typer(rollout_app(), name="rollout")
     app.add_typer(policy_app(), name="policy")
     app.add_typer(guardrails_app(), name="guardrails")
+    app.add_typer(token_app(), name="token")
+    app.add_typer(audit_app(), name="audit")
     return app
 
 

@@ -5,18 +5,26 @@ this Protocol, so it can be exercised through a different implementation in test
 
 ``engine.rollouts.RolloutService`` implements ``RolloutOperations`` (apply and rollouts).
 
+``store.TokenStore`` and ``store.AuditLog`` implement ``TokenOperations`` and
+``AuditOperations`` directly (the API's token and audit routes).
+
 Who calls it: ``api`` (route handlers), ``server`` (wiring), ``bench``.
 """
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from stockade.domain.guardrails import ScpAction
 from stockade.domain.plan import FleetPlan
 from stockade.domain.tenant import Tenant, TenantRequest, TenantState
+from stockade.store.audit import AuditEvent, AuditVerification
 from stockade.store.rollout_types import Rollout, RolloutState
+from stockade.store.tokens import TokenInfo
 
 if TYPE_CHECKING:
     from stockade.engine.explain import ExplainOutcome, ExplainRequest
@@ -136,4 +144,41 @@ class PolicyOperations(Protocol):
         """Evaluate a request in the tenant's account under the SCPs that apply to it in the
         organization now, plus the given identity policies (default: an administrator).
         NotFoundError for an unknown tenant; ValidationError for a bad policy or principal."""
+        ...
+
+
+class TokenOperations(Protocol):
+    def create(
+        self, name: str, role: str, *, actor: str, tenants: Iterable[str] | None = None
+    ) -> tuple[str, TokenInfo]:
+        """Issue a token (limited to ``tenants`` if given) and audit it. Returns the plaintext,
+        to show once, and the token's info. ValidationError for a bad name, role or scope."""
+        ...
+
+    def list(self) -> builtins.list[TokenInfo]:
+        """Every token, revoked ones included, oldest first (never a plaintext or hash)."""
+        ...
+
+    def revoke(self, token_id: str, *, actor: str) -> TokenInfo:
+        """Revoke for good (audited; a second revoke changes nothing). NotFoundError if
+        unknown."""
+        ...
+
+
+class AuditOperations(Protocol):
+    def list(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        subject: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> builtins.list[AuditEvent]:
+        """Events matching every given filter, newest first."""
+        ...
+
+    def verify(self) -> AuditVerification:
+        """Walk the whole hash chain; every problem (edited, missing, reordered events) and
+        the first broken link."""
         ...

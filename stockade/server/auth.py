@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import cast
 
 from stockade.api.auth import Principal, Role
-from stockade.store.audit import AuditLog
 from stockade.store.tokens import TokenStore
 
 ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name
@@ -25,11 +24,12 @@ class StoreAuthenticator:
         info = self._tokens.authenticate(token)
         if info is None:
             return None
-        return Principal(name=info.name, role=cast(Role, info.role))
+        return Principal(name=info.name, role=cast(Role, info.role), tenants=info.tenants)
 
 
-def ensure_admin_token(tokens: TokenStore, audit: AuditLog, home: Path) -> str:
-    """Reuse the admin token saved in ``home`` if it still works; else create and save one.
+def ensure_admin_token(tokens: TokenStore, home: Path) -> str:
+    """Reuse the admin token saved in ``home`` if it still works; else create and save one
+    (the store records ``token.create`` in the audit trail).
 
     The file is readable by its owner only; the database keeps only the token's hash.
     """
@@ -38,8 +38,7 @@ def ensure_admin_token(tokens: TokenStore, audit: AuditLog, home: Path) -> str:
         saved = path.read_text(encoding="utf-8").strip()
         if saved and tokens.authenticate(saved) is not None:
             return saved
-    plaintext, info = tokens.create("admin", "admin")
-    audit.append("stockade-up", "token.create", info.id, {"name": info.name, "role": info.role})
+    plaintext, _info = tokens.create("admin", "admin", actor="stockade-up")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(plaintext + "\n")

@@ -298,7 +298,7 @@ def start_control_plane(
         db=db,
         repo=repo,
         audit=audit,
-        tokens=TokenStore(db),
+        tokens=TokenStore(db, audit),
         cloud=cloud,
         budget=budget,
         layout=layout,

@@ -101,6 +101,8 @@ def _serve(plane: ControlPlane, token_host: str, port: int) -> uvicorn.Server:
         plans=plane.planner,
         rollouts=plane.rollouts,
         policies=plane.policies,
+        tokens=plane.tokens,
+        audit=plane.audit,
         auth=StoreAuthenticator(plane.tokens),
         version=stockade.__version__,
     )
@@ -183,7 +185,7 @@ def run_up(options: UpOptions) -> int:
         plane = start_control_plane(
             settings, mode=options.mode, spec=spec, sandbox_settings=sandbox_settings
         )
-        token = ensure_admin_token(plane.tokens, plane.audit, settings.home)
+        token = ensure_admin_token(plane.tokens, settings.home)
         server = _serve(plane, options.host, options.port)
         _announce(plane, console, sandbox_settings, token, f"http://{options.host}:{options.port}")
         if options.demo:

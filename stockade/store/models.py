@@ -140,6 +140,8 @@ class ApiTokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the sorted tenant ids the token is limited to; NULL: every tenant (migration 0004)
+    tenants: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class MetaRow(Base):

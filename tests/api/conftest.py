@@ -1,4 +1,5 @@
-"""Fixtures for the API tests: an app over in-memory ports, and a client per role."""
+"""Fixtures for the API tests: an app over in-memory ports (tokens and the audit trail in a
+real SQLite store), and a client per role."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from fastapi.testclient import TestClient
 from api.fake_org import explainer
 from api.fake_rollouts import FakeRollouts
 from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator
+from api.store_support import StoreParts, store_fixture  # noqa: F401 (fixture `store`)
 from stockade.api.app import create_app
+from stockade.server.auth import StoreAuthenticator
+from stockade.store import AuditLog, TokenStore
 
 
 @pytest.fixture
@@ -20,8 +24,19 @@ def tenants() -> InMemoryTenants:
 
 
 @pytest.fixture
-def authenticator() -> TokenAuthenticator:
-    return TokenAuthenticator()
+def tokens(store: StoreParts) -> TokenStore:
+    return store.tokens
+
+
+@pytest.fixture
+def audit(store: StoreParts) -> AuditLog:
+    return store.audit
+
+
+@pytest.fixture
+def authenticator(tokens: TokenStore) -> TokenAuthenticator:
+    """The fixed test tokens, then the tokens the app issues."""
+    return TokenAuthenticator(fallback=StoreAuthenticator(tokens))
 
 
 @pytest.fixture
@@ -39,6 +54,8 @@ def app(
     tenants: InMemoryTenants,
     plans: FixedPlans,
     rollouts: FakeRollouts,
+    tokens: TokenStore,
+    audit: AuditLog,
     authenticator: TokenAuthenticator,
 ) -> FastAPI:
     return create_app(
@@ -46,6 +63,8 @@ def app(
         plans=plans,
         rollouts=rollouts,
         policies=explainer(tenants),
+        tokens=tokens,
+        audit=audit,
         auth=authenticator,
         version="9.9.9-test",
         poll_interval=0.0,  # event streams read the fake as fast as it changes

@@ -4,8 +4,8 @@
 lifecycle rules (so "nothing stored" on a bad request is observable); ``FixedPlans`` returns a
 real plan given up front; ``FakeRollouts`` implements ``RolloutOperations`` with the store's
 state machines and the domain's wave planning, moving only when a test (or a read) steps it;
-``TokenAuthenticator`` maps fixed tokens to principals, one per role. None mocks internals of
-the API.
+``TokenAuthenticator`` maps fixed tokens to principals, one per role plus two tenant-scoped ones.
+None mocks internals of the API.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from stockade.api.auth import ROLES, Principal
+from stockade.api.auth import ROLES, Authenticator, Principal
 from stockade.domain.errors import ConflictError, NotFoundError
 from stockade.domain.plan import FleetPlan, TenantSnapshot, plan_fleet
 from stockade.domain.release import build_release
@@ -27,23 +27,38 @@ from stockade.scaffold import example_spec_path
 from stockade.spec.loader import load_spec
 
 TIERS = frozenset({"free", "pro", "enterprise"})
-#: one token per role: "viewer-token", "operator-token", ...
-TOKENS = {f"{role}-token": Principal(name=f"{role}@example.com", role=role) for role in ROLES}
+#: the tenants the scoped test tokens are limited to
+SUPPORT_TENANTS = frozenset({"acme", "initech"})
+#: one token per role: "viewer-token", "operator-token", ...; and two tenant-scoped ones
+TOKENS = {
+    **{f"{role}-token": Principal(name=f"{role}@example.com", role=role) for role in ROLES},
+    "support-token": Principal("support@example.com", "operator", tenants=SUPPORT_TENANTS),
+    "support-viewer-token": Principal("helpdesk@example.com", "viewer", tenants=SUPPORT_TENANTS),
+}
 
 
 def bearer(role: str) -> dict[str, str]:
-    """The Authorization header of the test token for ``role``."""
+    """The Authorization header of the test token for ``role`` (or ``support``,
+    ``support-viewer``: the tenant-scoped ones)."""
     return {"Authorization": f"Bearer {role}-token"}
 
 
 class TokenAuthenticator:
-    def __init__(self, tokens: dict[str, Principal] | None = None) -> None:
+    """The fixed ``TOKENS``; other tokens go to ``fallback`` (e.g. the real token store)."""
+
+    def __init__(
+        self, tokens: dict[str, Principal] | None = None, fallback: Authenticator | None = None
+    ) -> None:
         self.tokens = dict(TOKENS if tokens is None else tokens)
+        self.fallback = fallback
         self.seen: list[str] = []
 
     def authenticate(self, token: str) -> Principal | None:
         self.seen.append(token)
-        return self.tokens.get(token)
+        found = self.tokens.get(token)
+        if found is None and self.fallback is not None:
+            return self.fallback.authenticate(token)
+        return found
 
 
 class InMemoryTenants:

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from api.fake_org import explainer
 from api.fake_rollouts import FakeRollouts
 from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator, bearer
+from api.store_support import StoreParts
 from stockade.api.app import create_app
 from stockade.domain.errors import TransientCloudError
 from stockade.domain.tenant import Tenant, TenantState
@@ -42,13 +43,15 @@ def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
     assert "some-secret-id" not in text
 
 
-def test_each_app_has_its_own_metrics() -> None:
+def test_each_app_has_its_own_metrics(store: StoreParts) -> None:
     first = TestClient(
         create_app(
             tenants=InMemoryTenants(),
             plans=FixedPlans(),
             rollouts=FakeRollouts(),
             policies=explainer(InMemoryTenants()),
+            tokens=store.tokens,
+            audit=store.audit,
             auth=TokenAuthenticator(),
             version="1",
         )
@@ -59,6 +62,8 @@ def test_each_app_has_its_own_metrics() -> None:
             plans=FixedPlans(),
             rollouts=FakeRollouts(),
             policies=explainer(InMemoryTenants()),
+            tokens=store.tokens,
+            audit=store.audit,
             auth=TokenAuthenticator(),
             version="1",
         )
@@ -77,12 +82,14 @@ class _Exploding(InMemoryTenants):
         raise TransientCloudError("AWS throttled the call", hint="try again in a minute")
 
 
-def test_unexpected_errors_are_500_without_details() -> None:
+def test_unexpected_errors_are_500_without_details(store: StoreParts) -> None:
     app = create_app(
         tenants=_Exploding(),
         plans=FixedPlans(),
         rollouts=FakeRollouts(),
         policies=explainer(InMemoryTenants()),
+        tokens=store.tokens,
+        audit=store.audit,
         auth=TokenAuthenticator(),
         version="1",
     )
@@ -96,12 +103,14 @@ def test_unexpected_errors_are_500_without_details() -> None:
     assert "secret.py" not in response.text
 
 
-def test_stockade_errors_keep_their_status_and_code() -> None:
+def test_stockade_errors_keep_their_status_and_code(store: StoreParts) -> None:
     app = create_app(
         tenants=_Exploding(),
         plans=FixedPlans(),
         rollouts=FakeRollouts(),
         policies=explainer(InMemoryTenants()),
+        tokens=store.tokens,
+        audit=store.audit,
         auth=TokenAuthenticator(),
         version="1",
     )

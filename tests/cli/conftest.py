@@ -1,4 +1,5 @@
-"""Fixtures for the CLI tests: the CLI wired to an in-process API app through the client seam."""
+"""Fixtures for the CLI tests: the CLI wired to an in-process API app through the client seam
+(tokens and the audit trail in a real SQLite store)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from api.fake_org import explainer
 from api.fake_rollouts import FakeRollouts
 from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator
+from api.store_support import StoreParts, store_fixture  # noqa: F401 (fixture `store`)
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
@@ -17,6 +19,7 @@ from stockade.api.app import create_app
 from stockade.cli.client import StockadeClient
 from stockade.cli.context import CliDeps
 from stockade.cli.main import build_app
+from stockade.server.auth import StoreAuthenticator
 from stockade.server.options import UpOptions
 
 
@@ -52,6 +55,7 @@ class Cli:
     tenants: InMemoryTenants
     plans: FixedPlans
     rollouts: FakeRollouts
+    store: StoreParts
     http: TestClient
     clock: FakeClock
     up: UpRecorder
@@ -99,13 +103,17 @@ def rollouts(plans: FixedPlans) -> FakeRollouts:
 
 
 @pytest.fixture
-def cli(tenants: InMemoryTenants, plans: FixedPlans, rollouts: FakeRollouts) -> Iterator[Cli]:
+def cli(
+    tenants: InMemoryTenants, plans: FixedPlans, rollouts: FakeRollouts, store: StoreParts
+) -> Iterator[Cli]:
     app = create_app(
         tenants=tenants,
         plans=plans,
         rollouts=rollouts,
         policies=explainer(tenants),
-        auth=TokenAuthenticator(),
+        tokens=store.tokens,
+        audit=store.audit,
+        auth=TokenAuthenticator(fallback=StoreAuthenticator(store.tokens)),
         version="test",
         poll_interval=0.0,
     )
@@ -114,6 +122,7 @@ def cli(tenants: InMemoryTenants, plans: FixedPlans, rollouts: FakeRollouts) -> 
             tenants=tenants,
             plans=plans,
             rollouts=rollouts,
+            store=store,
             http=http,
             clock=FakeClock(),
             up=UpRecorder(),

@@ -36,10 +36,12 @@ def api(plane: ControlPlane) -> Iterator[Api]:
         plans=plane.planner,
         rollouts=plane.rollouts,
         policies=plane.policies,
+        tokens=plane.tokens,
+        audit=plane.audit,
         auth=StoreAuthenticator(plane.tokens),
         version="test",
     )
-    token, _info = plane.tokens.create("t", "admin")
+    token, _info = plane.tokens.create("t", "admin", actor="test")
     wait_idle(plane)  # nothing else onboarding: the counts below only move for our requests
     with TestClient(app) as client:
         yield Api(client, {"Authorization": f"Bearer {token}"})
@@ -170,13 +172,13 @@ def test_a_duplicate_id_is_409_and_the_original_onboards_once(
 
 
 def test_requests_without_a_valid_token_change_nothing(plane: ControlPlane, api: Api) -> None:
+    viewer, _info = plane.tokens.create("viewer", "viewer", actor="test")  # audited
     before = _footprint(plane)
     body = {"id": "api-no-token", "tier": "free"}
     _assert_error(api.client.post(TENANTS, json=body), 401)
     _assert_error(
         api.client.post(TENANTS, json=body, headers={"Authorization": "Bearer stk_wrong"}), 401
     )
-    viewer, _info = plane.tokens.create("viewer", "viewer")
     _assert_error(
         api.client.post(TENANTS, json=body, headers={"Authorization": f"Bearer {viewer}"}), 403
     )

@@ -44,8 +44,8 @@ def tenants(db: Database, audit: AuditLog) -> TenantRepository:
 
 
 @pytest.fixture
-def tokens(db: Database) -> TokenStore:
-    return TokenStore(db)
+def tokens(db: Database, audit: AuditLog) -> TokenStore:
+    return TokenStore(db, audit)
 
 
 @pytest.fixture
