@@ -14,6 +14,7 @@ import pytest
 from dbos import DBOS
 from fastapi.testclient import TestClient
 
+from engine.rollout_support import wait_services
 from engine.support import org_client, wait_idle, wait_settled
 from stockade.api.app import create_app
 from stockade.domain.tenant import TenantState
@@ -153,6 +154,8 @@ def test_a_duplicate_id_is_409_and_the_original_onboards_once(
     assert created.json()["state"] == "requested"
     tenant = wait_settled(plane, [tenant_id])[tenant_id]
     assert tenant.state is TenantState.ACTIVE, tenant.failure_reason
+    # active once account and baseline are up; its services workflow is enqueued after that
+    wait_services(plane, [tenant_id])
     after_create = _footprint(plane)
     assert after_create.tenants == before.tenants + 1
 
