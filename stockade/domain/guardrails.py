@@ -37,6 +37,9 @@ __all__ = [
 #: AWS Organizations policy names: 1-128 characters of the printable ASCII set
 _POLICY_NAME = re.compile(r"^[\x20-\x7E]{1,128}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
+#: the principal a guardrail test or a policy explain asks about by default (``{account}``: the
+#: tenant's account)
+TENANT_ADMIN = "arn:aws:iam::{account}:role/TenantAdmin"
 #: the tag key on SCPs Stockade creates: what marks them as its own
 MANAGED_TAG = "stockade:managed"
 
@@ -124,7 +127,7 @@ class GuardrailTest(_Model):
     name: str
     action: str
     resource: str = "*"
-    principal: str = "arn:aws:iam::{account}:role/TenantAdmin"
+    principal: str = TENANT_ADMIN
     context: dict[str, str | int | float | bool | list[str]] = Field(default_factory=dict)
     identity_policies: tuple[str, ...] = ()
     ou: str | None = None

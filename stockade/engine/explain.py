@@ -17,17 +17,16 @@ from dataclasses import dataclass
 
 from stockade.cloud.ports import ScpLevel
 from stockade.domain.errors import ConflictError, ValidationError
+from stockade.domain.guardrails import TENANT_ADMIN
 from stockade.domain.tenant import Tenant
-from stockade.policy.evaluate import PolicySet, evaluate
-from stockade.policy.guardrails import FULL_AWS_ACCESS
+from stockade.policy.guardrails import evaluate_in_account
 from stockade.policy.model import Decision, Explanation, PolicyType
 from stockade.policy.parse import PolicyCache
-from stockade.policy.request import make_request, principal_from_arn
 
 __all__ = ["ExplainOutcome", "ExplainRequest", "PolicyExplainer"]
 
 #: a tenant administrator, the default principal (``{account}``: the tenant's account)
-DEFAULT_PRINCIPAL = "arn:aws:iam::{account}:role/TenantAdmin"
+DEFAULT_PRINCIPAL = TENANT_ADMIN
 
 
 @dataclass(frozen=True)
@@ -89,32 +88,28 @@ class PolicyExplainer:
         account = tenant.account_id
         chain = self._scp_chain(account)
         cache = PolicyCache()
-        identity = tuple(
-            cache.get(text, label=f"identity_policies[{i}]")
-            for i, text in enumerate(request.identity_policies)
-        ) or (cache.get(FULL_AWS_ACCESS, label="administrator"),)
-        scps = tuple(
-            tuple(cache.get(doc.content, label=doc.name) for doc in level.policies)
-            for level in chain
-        )
-        principal_arn = request.principal.replace("{account}", account)
-        try:
-            principal = principal_from_arn(principal_arn)
-        except ValueError as exc:
-            raise ValidationError(
-                f"principal: {exc}", hint="give an IAM role or user ARN of the tenant account"
-            ) from None
-        resource = request.resource.replace("{account}", account)
-        decision = evaluate(
-            make_request(principal, request.action, resource, context=request.context),
-            PolicySet(identity=identity, scps=scps),
+        call = evaluate_in_account(
+            account_id=account,
+            principal=request.principal,
+            action=request.action,
+            resource=request.resource,
+            context=request.context,
+            identity=tuple(
+                cache.get(text, label=f"identity_policies[{i}]")
+                for i, text in enumerate(request.identity_policies)
+            ),
+            scps=tuple(
+                tuple(cache.get(doc.content, label=doc.name) for doc in level.policies)
+                for level in chain
+            ),
+            cache=cache,
         )
         return ExplainOutcome(
             tenant_id=tenant.tenant_id,
             account_id=account,
-            principal=principal_arn,
+            principal=call.principal,
             action=request.action,
-            resource=resource,
-            decision=decision,
+            resource=call.resource,
+            decision=call.decision,
             chain=chain,
         )

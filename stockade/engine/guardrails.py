@@ -38,6 +38,8 @@ class GuardrailPlan:
 
     tests: tuple[GuardrailResult, ...]
     scp_actions: tuple[ScpAction, ...]
+    #: the SCPs the actions were planned for (what create and update send)
+    desired: tuple[DesiredScp, ...] = ()
 
 
 def desired_scps(loaded: LoadedSpec) -> tuple[DesiredScp, ...]:
@@ -88,18 +90,25 @@ class GuardrailService:
         tests = self.check(loaded)
         desired = desired_scps(loaded)
         observed = self._cloud.organizations().list_scps()
-        return GuardrailPlan(tests=tests, scp_actions=tuple(plan_scps(desired, observed)))
+        return GuardrailPlan(
+            tests=tests, scp_actions=tuple(plan_scps(desired, observed)), desired=desired
+        )
 
-    def reconcile(self, loaded: LoadedSpec, *, actor: str) -> tuple[ScpAction, ...]:
-        """Make the organization's Stockade SCPs match the spec; the actions taken."""
-        self.check(loaded)
-        desired = {d.name: d for d in desired_scps(loaded)}
+    def reconcile(
+        self, loaded: LoadedSpec, *, actor: str, planned: GuardrailPlan | None = None
+    ) -> tuple[ScpAction, ...]:
+        """Make the organization's Stockade SCPs match the spec; the actions taken.
+        ``planned``: the plan just made for this spec (apply passes it, so the tests are not
+        run and the organization's SCPs not read a second time); None plans first."""
+        if planned is None:
+            planned = self.plan(loaded)
+        actions = planned.scp_actions
+        desired = {d.name: d for d in planned.desired}
         organizations = self._cloud.organizations()
-        if desired:
+        if any(a.kind is ScpActionKind.ATTACH for a in actions):
             organizations.enable_scps()
-        observed = organizations.list_scps()
-        actions = plan_scps(tuple(desired.values()), observed)
-        ids = {o.name: o.policy_id for o in observed if not o.aws_managed}
+        #: ids of the policies created here (the plan carries the ids of existing ones)
+        ids: dict[str, str] = {}
         for action in actions:
             want = desired.get(action.policy)
             policy_id = action.policy_id or ids.get(action.policy)
@@ -127,4 +136,4 @@ class GuardrailService:
                     "reason": action.reason,
                 },
             )
-        return tuple(actions)
+        return actions

@@ -78,7 +78,9 @@ class RolloutService:
                 "the spec changed while it was being planned",
                 hint="run `stockade apply` again",
             )
-        scp_actions = d.planner.guardrails.reconcile(loaded, actor=actor)
+        scp_actions = d.planner.guardrails.reconcile(
+            loaded, actor=actor, planned=outcome.guardrails
+        )
         previous = d.releases.latest()
         new = d.releases.save(release, actor=actor)
         if not new and (previous is None or previous.release_id != release.release_id):

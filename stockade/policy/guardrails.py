@@ -28,7 +28,9 @@ from stockade.policy.request import make_request, principal_from_arn
 __all__ = [
     "FULL_AWS_ACCESS",
     "GUARDRAIL_ACCOUNT",
+    "AccountCall",
     "GuardrailResult",
+    "evaluate_in_account",
     "run_guardrail_tests",
     "scp_chain",
 ]
@@ -114,6 +116,47 @@ def scp_chain(
     return tuple(chain)
 
 
+@dataclass(frozen=True)
+class AccountCall:
+    """A call evaluated in one account: the decision, and the principal and resource ARNs with
+    ``{account}`` replaced."""
+
+    decision: Decision
+    principal: str
+    resource: str
+
+
+def evaluate_in_account(
+    *,
+    account_id: str,
+    principal: str,
+    action: str,
+    resource: str,
+    context: Mapping[str, object] | None,
+    identity: tuple[Policy, ...],
+    scps: tuple[tuple[Policy, ...], ...],
+    cache: PolicyCache,
+    where: str = "",
+) -> AccountCall:
+    """Evaluate a call in ``account_id`` (``{account}`` in ARNs stands for it) under ``scps``
+    (root first) and ``identity`` (none: an administrator, ``Allow *`` on ``*``, so the SCPs
+    alone decide). ValidationError (prefixed with ``where``) for a bad principal."""
+    principal_arn = principal.replace("{account}", account_id)
+    resolved = resource.replace("{account}", account_id)
+    try:
+        caller = principal_from_arn(principal_arn)
+    except ValueError as exc:
+        raise ValidationError(
+            f"{where}principal: {exc}",
+            hint="use an IAM role or user ARN; {account} stands for the tenant account",
+        ) from None
+    policies = PolicySet(
+        identity=identity or (cache.get(FULL_AWS_ACCESS, label="administrator"),), scps=scps
+    )
+    decision = evaluate(make_request(caller, action, resolved, context=context), policies)
+    return AccountCall(decision=decision, principal=principal_arn, resource=resolved)
+
+
 def _run_one(
     test: GuardrailTest,
     guardrails: Guardrails,
@@ -122,11 +165,7 @@ def _run_one(
     tenant_ou: str,
     cache: PolicyCache,
 ) -> GuardrailResult:
-    principal_arn = test.principal.replace("{account}", GUARDRAIL_ACCOUNT)
-    resource = test.resource.replace("{account}", GUARDRAIL_ACCOUNT)
-    identity = tuple(cache.get(policies[path], label=path) for path in test.identity_policies) or (
-        cache.get(FULL_AWS_ACCESS, label="administrator"),
-    )
+    identity = tuple(cache.get(policies[path], label=path) for path in test.identity_policies)
     chain = scp_chain(
         guardrails,
         policies,
@@ -134,18 +173,18 @@ def _run_one(
         account_id=GUARDRAIL_ACCOUNT,
         cache=cache,
     )
-    policy_set = PolicySet(
-        identity=identity, scps=tuple(tuple(p for _, p in level) for level in chain)
+    call = evaluate_in_account(
+        account_id=GUARDRAIL_ACCOUNT,
+        principal=test.principal,
+        action=test.action,
+        resource=test.resource,
+        context=dict(test.context),
+        identity=identity,
+        scps=tuple(tuple(p for _, p in level) for level in chain),
+        cache=cache,
+        where=f"guardrail test {test.name!r}: ",
     )
-    try:
-        principal = principal_from_arn(principal_arn)
-    except ValueError as exc:
-        raise ValidationError(
-            f"guardrail test {test.name!r}: principal: {exc}",
-            hint="use an IAM role or user ARN; {account} stands for the tenant account",
-        ) from None
-    request = make_request(principal, test.action, resource, context=dict(test.context))
-    decision = evaluate(request, policy_set)
+    decision, principal_arn, resource = call.decision, call.principal, call.resource
     return GuardrailResult(
         name=test.name,
         expect=test.expect,
