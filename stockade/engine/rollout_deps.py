@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from stockade.cloud.ports import CloudPort
 from stockade.engine.planning import PlanService
 from stockade.engine.tenant_deploy import DeployTarget
 from stockade.engine.timing import EngineTiming
+from stockade.lifecycle import StopSignal
 from stockade.spec.source import SpecSource
 from stockade.store.deployments import DeploymentRepository
 from stockade.store.overrides import OverridesRepository
@@ -37,6 +38,8 @@ class RolloutDeps:
     management_account_id: str
     timing: EngineTiming
     sleep: Callable[[float], None] = time.sleep
+    #: stopped when the process stops: a running wave then ends without recording an outcome
+    stop: StopSignal = field(default_factory=StopSignal)
     clock: Callable[[], float] = time.monotonic
     #: how long a halt by an operator may take to be noticed by a running wave
     halt_check_interval: float = 0.5

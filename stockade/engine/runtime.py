@@ -104,7 +104,11 @@ class EngineRuntime:
                 return
             time.sleep(0.02)
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, drain_seconds: int = 0) -> None:
+        """Stop DBOS. With ``drain_seconds``, first wait (whole seconds: DBOS polls every
+        second) for running workflows to end: call it after the ``StopSignal`` was stopped, so
+        they unwind at once, and before the sandbox and the database go, so no step writes into
+        a closed database or retries against a stopped sandbox."""
         if self._launched:
-            DBOS.destroy(destroy_registry=False)
+            DBOS.destroy(destroy_registry=False, workflow_completion_timeout_sec=drain_seconds)
             self._launched = False

@@ -109,6 +109,9 @@ class WaveRunner:
             return self._halt(state, "failures from an earlier run")
         if work:
             self._deploy_all(state, work)
+        # a tenant thread ended by the process stopping left its tenant running: the step must
+        # not record an outcome, so DBOS re-runs it at the next start
+        d.stop.check()
         if state.stop.is_set() or self._halted(rollout_id):
             return WaveOutcome.HALTED
         return WaveOutcome.DONE
@@ -256,6 +259,7 @@ class WaveRunner:
         The rollout's state is read at most once per ``halt_check_interval``."""
         interval = self._d.halt_check_interval
         while not state.stop.is_set():
+            self._d.stop.check()
             acquired = slots.acquire(timeout=interval)
             if self._d.clock() - state.checked_at >= interval or not acquired:
                 state.checked_at = self._d.clock()

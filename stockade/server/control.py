@@ -34,6 +34,7 @@ from stockade.engine.runtime import EngineRuntime, RuntimeConfig
 from stockade.engine.service import TenantService
 from stockade.engine.tenant_deploy import TenantDeployer
 from stockade.engine.timing import EngineTiming
+from stockade.lifecycle import StopSignal
 from stockade.scaffold import example_spec_path
 from stockade.settings import SandboxSettings, Settings
 from stockade.spec.loader import LoadedSpec, load_spec
@@ -50,6 +51,8 @@ from stockade.store.tenants import TenantRepository
 from stockade.store.tokens import TokenStore
 
 SANDBOX_META_KEY = "sandbox_instance"
+#: how long ``close`` waits for running workflows to unwind (they do within milliseconds)
+DRAIN_SECONDS = 3
 #: the sandbox's management account credentials (moto accepts any; these never reach AWS)
 SANDBOX_CREDENTIALS = StaticCredentials(
     access_key_id="AKIASANDBOXSTOCKADE0",
@@ -77,14 +80,20 @@ class ControlPlane:
     policies: PolicyExplainer
     releases: ReleaseRepository
     overrides: OverridesRepository
+    stop: StopSignal
     sandbox: SandboxProcess | None = None
     hooks: SandboxHooks | None = None
     time_scale: float = 1.0
     notices: list[str] = field(default_factory=list)
 
     def close(self) -> None:
-        """Stop the engine, then the sandbox, then the database. Safe to call twice."""
-        self.runtime.shutdown()
+        """Stop the engine, then the sandbox, then the database. Safe to call twice.
+
+        The stop signal first: running workflows unwind at their next sleep or AWS request,
+        recording nothing (DBOS re-runs their steps at the next start), so none of them retries
+        against the stopped sandbox or fails a tenant because the process is going away."""
+        self.stop.stop()
+        self.runtime.shutdown(drain_seconds=DRAIN_SECONDS)
         if self.sandbox is not None:
             self.sandbox.stop()
         self.db.dispose()
@@ -156,6 +165,7 @@ def _engine_deps(
     spec: LoadedSpec,
     layout: OrgLayout,
     time_scale: float,
+    stop: StopSignal,
 ) -> tuple[OnboardingDeps, RolloutDeps]:
     """The engine's dependencies; stores the spec's templates, and its release on first start."""
     deployments = DeploymentRepository(db)
@@ -189,6 +199,8 @@ def _engine_deps(
         cloud=cloud,
         management_account_id=layout.management_account_id,
         timing=timing,
+        sleep=stop.sleep,
+        stop=stop,
     )
     onboarding = OnboardingDeps(
         repo=repo,
@@ -206,8 +218,10 @@ def _engine_deps(
             templates=templates,
             timing=timing,
             durations=StackDurations(default_poll=timing.stack_poll_interval),
+            sleep=stop.sleep,
         ),
         target=rollouts.target,
+        sleep=stop.sleep,
     )
     return onboarding, rollouts
 
@@ -236,6 +250,7 @@ def start_control_plane(
     db = Database(settings.resolved_database_url())
     sandbox: SandboxProcess | None = None
     runtime: EngineRuntime | None = None
+    stop = StopSignal()
     try:
         db.migrate()
         audit = AuditLog(db)
@@ -257,13 +272,22 @@ def start_control_plane(
             )
         else:
             target = AwsTarget(region=spec.spec.home_region)
-        budget = RateBudget(DEFAULT_QUOTAS.scaled(time_scale), safety=settings.rate_safety)
+        budget = RateBudget(
+            DEFAULT_QUOTAS.scaled(time_scale), safety=settings.rate_safety, sleep=stop.sleep
+        )
         all_hooks: list[ClientHook] = [hooks] if hooks is not None else []
         all_hooks += client_hooks
-        cloud = AwsCloud(target=target, budget=budget, hooks=all_hooks)
+        cloud = AwsCloud(target=target, budget=budget, hooks=all_hooks, stop=stop)
         layout = bootstrap_organization(cloud, spec.spec)
         deps, rollout_deps = _engine_deps(
-            db, audit, repo, cloud=cloud, spec=spec, layout=layout, time_scale=time_scale
+            db,
+            audit,
+            repo,
+            cloud=cloud,
+            spec=spec,
+            layout=layout,
+            time_scale=time_scale,
+            stop=stop,
         )
         runtime = EngineRuntime(
             RuntimeConfig(
@@ -285,6 +309,7 @@ def start_control_plane(
         rollouts = RolloutService(rollout_deps, runtime.rollouts)
         rollouts.resume_open()
     except BaseException:
+        stop.stop()
         if runtime is not None:
             runtime.shutdown()
         if sandbox is not None:
@@ -313,6 +338,7 @@ def start_control_plane(
         ),
         releases=rollout_deps.releases,
         overrides=rollout_deps.overrides,
+        stop=stop,
         sandbox=sandbox,
         hooks=hooks,
         time_scale=time_scale,

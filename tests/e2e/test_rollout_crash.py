@@ -1,6 +1,8 @@
 """SIGKILL in the middle of a rollout, then restart: every tenant ends at the target version, and
 no stack operation was started twice for one tenant and release (counted in the sandbox's own
-log of CloudFormation requests, which survives restarts with its journal).
+log of CloudFormation requests, which survives restarts with its journal). Before that, a SIGTERM
+while new tenants' services deploy in the background: the process stops within seconds, quietly,
+failing nothing, and the next start finishes those services.
 
 Real processes end to end: ``stockade up`` (API, engine, sandbox child), the ``stockade apply``
 CLI against it, SIGKILL, and ``stockade up`` again on the same state.
@@ -13,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,8 @@ ENV = {
     "STOCKADE_SANDBOX_LATENCY": "fast",
     "STOCKADE_SANDBOX_STACK_SECONDS": "20",
 }
+#: a SIGTERM stops `stockade up` within this (engine drain, sandbox and server stop)
+STOP_SECONDS = 15
 ROLLOUT = {
     "max_in_flight": 2,
     "jitter_seconds": 0,
@@ -48,6 +53,13 @@ def _query(db: Path, sql: str) -> list[tuple[object, ...]]:
             return list(conn.execute(sql))
     except sqlite3.OperationalError:  # not created yet, or no such table yet
         return []
+
+
+def _service_stacks(db: Path) -> int:
+    rows = _query(
+        db, "SELECT count(*) FROM stack_deployments WHERE stack_name LIKE 'stockade-svc-%'"
+    )
+    return int(str(rows[0][0])) if rows else 0
 
 
 def _services_deployed(db: Path) -> bool:
@@ -139,9 +151,24 @@ def test_sigkill_mid_rollout_then_restart_finishes_it_without_repeating_operatio
     spec.write_text(yaml.safe_dump(document, sort_keys=False))
     db = tmp_path / ".stockade" / "stockade.db"
 
-    # a fleet with its services, built by onboarding
+    # a fleet built by onboarding; SIGTERM while its services still deploy in the background
+    booting = start_up(tmp_path, "--demo", str(TENANTS), "--port", str(free_port()), env=ENV)
+    try:
+        wait_for(lambda: _service_stacks(db) >= 1, timeout=240, what="a first service stack")
+        assert not _services_deployed(db)
+    finally:
+        began = time.monotonic()
+        booting.send_signal(signal.SIGTERM)
+        output, _ = booting.communicate(timeout=60)
+    assert time.monotonic() - began < STOP_SECONDS, output
+    assert booting.returncode == 0, output
+    assert "Traceback" not in output and "retried" not in output, output
+    # tenants still onboarding, or active with services to come: none failed by the stop
+    assert "failed" not in {str(row[1]) for row in tenant_rows(db)}
+
+    # the next start finishes those services; then a rollout, killed half way
     port = free_port()
-    first = start_up(tmp_path, "--demo", str(TENANTS), "--port", str(port), env=ENV)
+    first = start_up(tmp_path, "--port", str(port), env=ENV)
     try:
         wait_for(lambda: _services_deployed(db), timeout=240, what="the demo fleet's services")
         _bump_orders(spec, "9.9.9")

@@ -4,7 +4,9 @@ acting in one account through STS: see ``cloud.aws.acting``).
 
 Every client gets the rate budget on botocore's ``before-call`` event (so no call leaves faster
 than the quotas allow, per account) and any extra hooks the caller passes (the sandbox's realism
-hooks). Assumed-role credentials and clients are cached per instance, never globally.
+hooks). Assumed-role credentials and clients are cached per instance, never globally. Once the
+injected ``StopSignal`` is stopped, every request attempt raises ``EngineStopping`` instead of
+being sent.
 
 Who calls it: the composition root (``stockade.server``) builds one per process and hands it to
 the engine as a ``CloudPort``.
@@ -26,6 +28,7 @@ from stockade.cloud.aws.acting import TenantAccounts
 from stockade.cloud.aws.cloudformation import CloudFormationStacks
 from stockade.cloud.aws.organizations import Organizations
 from stockade.cloud.budget import RateBudget
+from stockade.lifecycle import StopSignal
 
 MANAGEMENT = "management"
 
@@ -72,6 +75,7 @@ class AwsCloud:
         hooks: Sequence[ClientHook] = (),
         session_name: str = "stockade",
         clock: Callable[[], float] = time.time,
+        stop: StopSignal | None = None,
     ) -> None:
         creds = target.credentials
         self._session = boto3.Session(
@@ -83,6 +87,7 @@ class AwsCloud:
         self._budget = budget
         self._hooks = tuple(hooks)
         self._clock = clock
+        self._stop = stop or StopSignal()
         self._config = Config(
             retries={"mode": "standard", "max_attempts": target.max_attempts},
             max_pool_connections=target.max_pool_connections,
@@ -125,7 +130,11 @@ class AwsCloud:
                 operation=model.name,
             )
 
+        def refuse_when_stopping(**_: Any) -> None:
+            self._stop.check()  # every attempt, botocore's retries included
+
         client.meta.events.register("before-call", wait_for_budget)
+        client.meta.events.register("before-send", refuse_when_stopping)
         for hook in self._hooks:
             hook.install(client, account=account)
         return client
