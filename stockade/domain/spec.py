@@ -45,6 +45,15 @@ class OrganizationalUnit(_Model):
         return value
 
 
+class AccessRoles(_Model):
+    """The roles the baseline creates for people, by the level ``stockade access`` grants."""
+
+    readonly: str = "StockadeReadOnlyRole"
+    operator: str = "StockadeOperatorRole"
+    #: write access for emergencies: needs a second person's approval
+    breakglass: str = "StockadeBreakGlassRole"
+
+
 class Organization(_Model):
     ous: tuple[OrganizationalUnit, ...] = (
         OrganizationalUnit(name="Tenants"),
@@ -57,6 +66,12 @@ class Organization(_Model):
     access_role: str = "OrganizationAccountAccessRole"
     #: the role the baseline creates in every tenant account; rollouts deploy through it
     deploy_role: str = "StockadeDeployRole"
+    #: the baseline's read-only role for Stockade's own reads (stacks it observes)
+    read_role: str = "StockadeReadRole"
+    #: the baseline's role for credential scans (IAM reads only)
+    scan_role: str = "StockadeScanRole"
+    #: the baseline's roles for people (``stockade access``)
+    access_roles: AccessRoles = AccessRoles()
 
     def ou_paths(self) -> list[tuple[str, ...]]:
         """Every OU as a path of names from the root, parents before children."""

@@ -16,7 +16,14 @@ from stockade.scaffold import example_spec_path
 from stockade.spec.templates import TemplateInfo, read_template
 
 TEMPLATES = sorted((example_spec_path().parent / "templates").rglob("*.yaml"))
-ENGINE_VALUES = {"TenantId": "acme", "ManagementAccountId": "111122223333"}
+#: what the engine passes, and the access stack's lock switched on (so every resource exists)
+ENGINE_VALUES = {
+    "TenantId": "acme",
+    "ManagementAccountId": "111122223333",
+    "LockAccessRole": "true",
+}
+#: the role Organizations creates in a new account, which the locked access stack locks
+ORG_ACCESS_ROLE = "OrganizationAccountAccessRole"
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +42,10 @@ def summarize(path: Path) -> TemplateInfo:
 def deploy(info: TemplateInfo, tier: str, stack: str = "example") -> dict[str, str]:
     """Create the stack as the engine would; logical id → status of what moto created."""
     values = {**ENGINE_VALUES, "Tier": tier}
+    if "AccessRoleName" in info.parameters:
+        boto3.client("iam", region_name="us-east-1").create_role(
+            RoleName=ORG_ACCESS_ROLE, AssumeRolePolicyDocument="{}"
+        )
     cloudformation = boto3.client("cloudformation", region_name="us-east-1")
     cloudformation.create_stack(
         StackName=stack,
@@ -83,7 +94,10 @@ def test_baseline_creates_the_named_roles_and_tenant_parameter() -> None:
         iam = boto3.client("iam", region_name="us-east-1")
         trust = iam.get_role(RoleName="StockadeDeployRole")["Role"]["AssumeRolePolicyDocument"]
         assert "111122223333" in str(trust)
-        iam.get_role(RoleName="StockadeReadOnlyRole")
+        for role in ("Read", "Scan", "ReadOnly", "Operator", "BreakGlass"):
+            iam.get_role(RoleName=f"Stockade{role}Role")
+        locked = iam.get_role_policy(RoleName=ORG_ACCESS_ROLE, PolicyName="stockade-locked")
+        assert locked["PolicyDocument"]["Statement"][0]["Effect"] == "Deny"
         ssm = boto3.client("ssm", region_name="us-east-1")
         assert ssm.get_parameter(Name="/stockade/tenant-id")["Parameter"]["Value"] == "acme"
 
