@@ -32,6 +32,10 @@ class SandboxSettings(BaseSettings):
     seed: int = 42
     #: enforce AWS's API quotas (throttle like AWS does when a client calls too fast)
     enforce_quotas: bool = True
+    #: check every request against the caller's IAM policies (moto's evaluator); the sandbox
+    #: credentials are then an all-powerful user of the management account
+    #: (``cloud.sandbox.iam_authorization``)
+    iam_authorization: bool = False
 
 
 class Settings(BaseSettings):
@@ -54,6 +58,9 @@ class Settings(BaseSettings):
     services_concurrency: int = Field(default=8, ge=1, le=1000)
     #: share of each AWS quota the rate budgets use (the rest is headroom)
     rate_safety: float = Field(default=0.95, gt=0, le=1)
+    #: a break-glass request must be approved within this many seconds, and is then usable
+    #: (once) for as long again
+    break_glass_window_seconds: int = Field(default=3600, ge=60, le=7 * 86_400)
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.home / 'stockade.db').resolve()}"

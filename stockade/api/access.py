@@ -58,6 +58,13 @@ _ADMIN: Final[frozenset[Role]] = frozenset({"admin"})
 #: the audit trail names every actor, tenant and credential issued: admins, and approvers
 #: (who review break-glass access)
 _AUDITORS: Final[frozenset[Role]] = frozenset({"admin", "approver"})
+#: credential scans: who runs the fleet, and who reviews access
+_SCANNERS: Final[frozenset[Role]] = frozenset({"operator", "admin", "approver"})
+#: people who may get credentials in tenant accounts (which level: ``domain.access``)
+_ACCESSORS: Final[frozenset[Role]] = frozenset({"viewer", "operator", "admin"})
+#: break-glass requests: operators and admins ask, approvers (only) decide, both list them
+_REQUESTERS: Final[frozenset[Role]] = _WRITERS
+_APPROVERS: Final[frozenset[Role]] = frozenset({"approver"})
 
 #: (method, path template) -> rule. The single source of truth for authorization.
 ACCESS_RULES: Final[Mapping[tuple[str, str], Rule]] = MappingProxyType(
@@ -87,6 +94,21 @@ ACCESS_RULES: Final[Mapping[tuple[str, str], Rule]] = MappingProxyType(
         ("DELETE", "/api/v1/tokens/{token_id}"): Rule(_ADMIN),
         ("GET", "/api/v1/audit"): Rule(_AUDITORS),
         ("GET", "/api/v1/audit/verify"): Rule(_AUDITORS),
+        # a credential scan reads every account's IAM users and keys (many AWS calls, and a
+        # map of the fleet's weak spots): operators and admins, and approvers (who review
+        # access); a scoped token scans its own tenants only
+        ("POST", "/api/v1/scans/credentials"): Rule(_SCANNERS, scoped="narrowed"),
+        # credentials in a tenant account: support staff for their own tenants; the level
+        # (readonly, operator, approved breakglass) is checked against the role by the broker
+        ("POST", "/api/v1/tenants/{tenant_id}/access"): Rule(_ACCESSORS, scoped="path"),
+        ("GET", "/api/v1/access/profiles"): Rule(_ACCESSORS, scoped="narrowed"),
+        # break-glass: a scoped token asks and sees its own tenants' requests only
+        ("POST", "/api/v1/access/requests"): Rule(_REQUESTERS, scoped="narrowed"),
+        ("GET", "/api/v1/access/requests"): Rule(_REQUESTERS | _APPROVERS, scoped="narrowed"),
+        ("POST", "/api/v1/access/requests/{request_id}/approve"): Rule(
+            _APPROVERS, scoped="narrowed"
+        ),
+        ("POST", "/api/v1/access/requests/{request_id}/deny"): Rule(_APPROVERS, scoped="narrowed"),
     }
 )
 

@@ -10,7 +10,7 @@ Starlette's ``TestClient`` over an in-process app.
 it); a stream that cannot be opened or drops raises ``ApiUnreachableError`` like any call.
 
 Who calls it: the CLI commands (``stockade.cli.tenant``, ``plan``, ``rollout``, ``progress``,
-``tokens``, ``audit``), built by ``stockade.cli.context``.
+``tokens``, ``audit``, ``access``, ``scan``), built by ``stockade.cli.context``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ _ERRORS_BY_STATUS: dict[int, type[StockadeError]] = {
 }
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+#: a credential scan reads every tenant account before it answers
+SCAN_TIMEOUT_SECONDS = 900.0
 
 
 class ApiUnreachableError(StockadeError):
@@ -236,6 +238,64 @@ class StockadeClient:
     def verify_audit(self) -> dict[str, Any]:
         return self._call("GET", "/api/v1/audit/verify")
 
+    # --- scans --------------------------------------------------------------------------
+
+    def scan_credentials(
+        self, *, tenants: list[str] | None = None, timeout: float = SCAN_TIMEOUT_SECONDS
+    ) -> dict[str, Any]:
+        """A credential scan: the server answers once every account is read (minutes for a
+        large fleet), hence its own ``timeout``."""
+        body = {"tenants": tenants} if tenants else None
+        return self._call("POST", "/api/v1/scans/credentials", json=body, timeout=timeout)
+
+    # --- access (people's credentials, break-glass requests) ---------------------------
+
+    def issue_access(
+        self,
+        tenant_id: str,
+        *,
+        role: str,
+        reason: str,
+        duration_seconds: int | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Credentials in the tenant's account (the only document that carries them)."""
+        body: dict[str, Any] = {"role": role, "reason": reason}
+        if duration_seconds is not None:
+            body["duration_seconds"] = duration_seconds
+        if request_id is not None:
+            body["request_id"] = request_id
+        return self._call("POST", f"/api/v1/tenants/{_segment(tenant_id)}/access", json=body)
+
+    def access_profiles(self, *, role: str | None = None) -> dict[str, Any]:
+        params = {"role": role} if role is not None else None
+        return self._call("GET", "/api/v1/access/profiles", params=params)
+
+    def request_access(
+        self, tenant_id: str, *, reason: str, duration_seconds: int | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"tenant": tenant_id, "reason": reason}
+        if duration_seconds is not None:
+            body["duration_seconds"] = duration_seconds
+        return self._call("POST", "/api/v1/access/requests", json=body)
+
+    def list_access_requests(
+        self, *, state: str | None = None, limit: int | None = None
+    ) -> dict[str, Any]:
+        params = {"state": state, "limit": limit}
+        query = {key: value for key, value in params.items() if value is not None}
+        return self._call("GET", "/api/v1/access/requests", params=query)
+
+    def approve_access_request(self, request_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/api/v1/access/requests/{_segment(request_id)}/approve")
+
+    def deny_access_request(self, request_id: str, *, reason: str) -> dict[str, Any]:
+        return self._call(
+            "POST",
+            f"/api/v1/access/requests/{_segment(request_id)}/deny",
+            json={"reason": reason},
+        )
+
     # --- plumbing -----------------------------------------------------------------------
 
     def _headers(self, accept: str) -> dict[str, str]:
@@ -272,10 +332,15 @@ class StockadeClient:
         *,
         json: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         headers = self._headers("application/json")
+        # a per-call timeout only when asked for (the tests' in-process client refuses one)
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         with self._transport_errors():
-            response = self._http.request(method, path, json=json, params=params, headers=headers)
+            response = self._http.request(
+                method, path, json=json, params=params, headers=headers, **extra
+            )
         if response.is_error:
             raise error_from_response(response)
         try:

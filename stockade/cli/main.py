@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from stockade.cli.access import access_app
 from stockade.cli.audit import audit_app
 from stockade.cli.context import (
     DEFAULT_SERVER,
@@ -22,10 +23,12 @@ from stockade.cli.context import (
     OutputFormat,
 )
 from stockade.cli.guardrails import guardrails_app
+from stockade.cli.iam import iam_app
 from stockade.cli.local import init, up
 from stockade.cli.plan import plan
 from stockade.cli.policy import policy_app
 from stockade.cli.rollout import apply, rollout_app
+from stockade.cli.scan import scan_app
 from stockade.cli.tenant import tenant_app
 from stockade.cli.tokens import token_app
 
@@ -75,8 +78,11 @@ def build_app(deps: CliDeps | None = None) -> typer.Typer:
     app.add_typer(rollout_app(), name="rollout")
     app.add_typer(policy_app(), name="policy")
     app.add_typer(guardrails_app(), name="guardrails")
+    app.add_typer(iam_app(), name="iam")
     app.add_typer(token_app(), name="token")
     app.add_typer(audit_app(), name="audit")
+    app.add_typer(access_app(), name="access")
+    app.add_typer(scan_app(), name="scan")
     return app
 
 

@@ -11,11 +11,13 @@ Who calls it: ``engine`` (workflows and steps), ``server`` (wiring the adapters 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from stockade.domain.credentials import AccountCredentials
 from stockade.domain.guardrails import ObservedScp, ScpTarget
 
 
@@ -126,6 +128,50 @@ class ScpLevel:
 
     target: ScpTarget
     policies: tuple[ScpDocument, ...]
+
+
+@dataclass(frozen=True)
+class IssuedCredentials:
+    """Temporary credentials STS issued for a person's session in a tenant account.
+
+    Never stored or logged: ``repr`` shows the access key id and the expiry, not the secret or
+    the session token."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: datetime
+    #: ``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION``
+    assumed_role_arn: str
+
+    def __repr__(self) -> str:
+        return (
+            f"IssuedCredentials(access_key_id={self.access_key_id!r}, "
+            f"expiration={self.expiration.isoformat()!r}, "
+            f"assumed_role_arn={self.assumed_role_arn!r})"
+        )
+
+    __str__ = __repr__
+
+
+class SessionIssuer(Protocol):
+    """Issues people's sessions in tenant accounts (the access broker's one need of AWS)."""
+
+    def issue_session(
+        self,
+        *,
+        account_id: str,
+        role_name: str,
+        session_name: str,
+        source_identity: str,
+        tags: Mapping[str, str],
+        duration_seconds: int,
+    ) -> IssuedCredentials:
+        """Assume ``role_name`` in ``account_id`` with Stockade's own identity (a role chain),
+        as ``session_name``, with ``source_identity`` and session ``tags``, for exactly
+        ``duration_seconds`` (never clamped: STS refuses what it does not allow, as a
+        ``CloudError``)."""
+        ...
 
 
 class OrganizationsPort(Protocol):
@@ -271,8 +317,9 @@ class StacksPort(Protocol):
         ...
 
 
-class CloudPort(Protocol):
-    """The engine's entry point to AWS: the management account plus any tenant account."""
+class CloudPort(SessionIssuer, Protocol):
+    """The engine's entry point to AWS: the management account plus any tenant account, and
+    people's sessions in tenant accounts (``SessionIssuer``)."""
 
     def organizations(self) -> OrganizationsPort: ...
 
@@ -282,4 +329,23 @@ class CloudPort(Protocol):
 
     def stacks(self, *, account_id: str, role_name: str, region: str) -> StacksPort:
         """CloudFormation in ``account_id`` through ``role_name`` (assumed from Stockade)."""
+        ...
+
+    def credentials(self, *, account_id: str, role_name: str) -> CredentialsPort:
+        """IAM's long-lived credentials in ``account_id``, read through ``role_name`` (the
+        baseline's scan role)."""
+        ...
+
+
+class CredentialsPort(Protocol):
+    """IAM reads in one tenant account, for credential scans (``engine.scan``).
+
+    The inventory types live in ``domain.credentials`` (pure), which classifies them."""
+
+    def inventory(self) -> AccountCredentials:
+        """Every IAM user with its access keys (and, for active keys, when and with which
+        service each was last used), whether it has a console password and, if so, how many
+        MFA devices; and whether the root user has access keys (None if the account summary is
+        not visible to the role). ``CloudAccessDenied`` when the role cannot be assumed or may
+        not list users."""
         ...

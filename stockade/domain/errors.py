@@ -139,3 +139,52 @@ class StoreBusyError(StoreError):
     code = "STK-4001"
     transient = True
     http_status = 503
+
+
+# --- the access broker (``stockade access``) ---------------------------------------------------
+
+
+class ApprovalRequiredError(ForbiddenError):
+    """Break-glass access without an approved request."""
+
+    code = "STK-1500"
+
+
+class SelfApprovalError(ForbiddenError):
+    """The requester of a break-glass request tried to approve it: a second person must."""
+
+    code = "STK-1510"
+
+
+class AccessNotAllowedError(ForbiddenError):
+    """The caller's API role may not get this access level, or use or decide this request."""
+
+    code = "STK-1520"
+
+
+class AccessRequestExpiredError(ConflictError):
+    """The break-glass request was not approved, or not used, in time."""
+
+    code = "STK-1530"
+
+
+class AccessRequestClosedError(ConflictError):
+    """The break-glass request is not in the state the action needs (decided, used)."""
+
+    code = "STK-1540"
+
+
+class AccessUnavailableError(ConflictError):
+    """The tenant has no account people can be given access to (not active, no account)."""
+
+    code = "STK-1550"
+
+
+# --- narrow roles and credential scans ----------------------------------------------------------
+
+
+class CloudAccessDenied(CloudError):
+    """AWS refused a call for lack of permission (``AccessDenied``): the role Stockade acts as
+    may not do it, or may not be assumed (missing, locked, not trusted)."""
+
+    code = "STK-1600"

@@ -67,6 +67,28 @@ STS_QUOTAS: tuple[ApiQuota, ...] = (
     ApiQuota("sts", "AssumeRole", 600.0, 100, throttle_code="Throttling"),
 )
 
+#: IAM is a global service and throttles per account with token buckets whose sizes AWS does not
+#: publish (its "IAM and AWS STS quotas" page lists none; the security blog "How to monitor and
+#: query IAM resources at scale, part 2" describes per-API token buckets, several of which may
+#: apply to one call, and says the rates cannot be raised). So these are Stockade's own,
+#: conservative budget for the read calls of a credential scan, per tenant account and
+#: operation: 10 calls per second with a burst of 20. A scan makes a handful of calls per
+#: account (ListUsers, then per user ListAccessKeys and GetLoginProfile, per active key
+#: GetAccessKeyLastUsed, ListMFADevices for console users, one GetAccountSummary), so the burst
+#: covers an account with a few users at once; the fleet-wide rate comes from scanning many
+#: accounts side by side, each with its own buckets, as AWS throttles each account separately.
+IAM_QUOTAS: tuple[ApiQuota, ...] = tuple(
+    ApiQuota("iam", operation, 10.0, 20, throttle_code="Throttling")
+    for operation in (
+        "ListUsers",
+        "ListAccessKeys",
+        "GetAccessKeyLastUsed",
+        "GetLoginProfile",
+        "ListMFADevices",
+        "GetAccountSummary",
+    )
+)
+
 #: Default budget for any call not listed: generous, and the same on both sides.
 DEFAULT_RATE = 20.0
 DEFAULT_BURST = 40
@@ -76,7 +98,7 @@ DEFAULT_BURST = 40
 class QuotaTable:
     """All quotas, looked up by (service, operation)."""
 
-    quotas: tuple[ApiQuota, ...] = ORGANIZATIONS_QUOTAS + STS_QUOTAS
+    quotas: tuple[ApiQuota, ...] = ORGANIZATIONS_QUOTAS + STS_QUOTAS + IAM_QUOTAS
     #: time runs this many times faster for every quota, listed or default
     time_scale: float = 1.0
 

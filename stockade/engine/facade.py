@@ -8,13 +8,17 @@ this Protocol, so it can be exercised through a different implementation in test
 ``store.TokenStore`` and ``store.AuditLog`` implement ``TokenOperations`` and
 ``AuditOperations`` directly (the API's token and audit routes).
 
+``engine.access.AccessBroker`` implements ``AccessOperations`` (``stockade access``).
+
+``engine.scan.CredentialScanService`` implements ``ScanOperations`` (``stockade scan``).
+
 Who calls it: ``api`` (route handlers), ``server`` (wiring), ``bench``.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -27,8 +31,11 @@ from stockade.store.rollout_types import Rollout, RolloutState
 from stockade.store.tokens import TokenInfo
 
 if TYPE_CHECKING:
+    from stockade.domain.access import AccessLevel, AccessRequest, RequestState
+    from stockade.engine.access import AccessAsk, AccessProfiles, IssuedAccess
     from stockade.engine.explain import ExplainOutcome, ExplainRequest
     from stockade.engine.guardrails import GuardrailPlan
+    from stockade.engine.scan import CredentialScan
 
 
 @dataclass(frozen=True)
@@ -181,4 +188,63 @@ class AuditOperations(Protocol):
     def verify(self) -> AuditVerification:
         """Walk the whole hash chain; every problem (edited, missing, reordered events) and
         the first broken link."""
+        ...
+
+
+class AccessOperations(Protocol):
+    """People's credentials in tenant accounts and break-glass requests (``AccessBroker``)."""
+
+    def issue(self, ask: AccessAsk) -> IssuedAccess:
+        """Credentials (audited, never stored). AccessNotAllowedError (level not for the
+        caller's role), ApprovalRequiredError (break-glass without an approved request),
+        AccessUnavailableError (tenant not active), ValidationError (reason, duration),
+        NotFoundError (tenant, request)."""
+        ...
+
+    def profiles(
+        self, tenants: Iterable[Tenant], *, api_role: str, level: AccessLevel | None = None
+    ) -> AccessProfiles:
+        """``~/.aws/config`` profiles for the active tenants among ``tenants``."""
+        ...
+
+    def request(
+        self,
+        *,
+        tenant_id: str,
+        reason: str,
+        actor: str,
+        api_role: str,
+        duration_seconds: int | None = None,
+    ) -> AccessRequest:
+        """A pending break-glass request (audited)."""
+        ...
+
+    def list_requests(
+        self,
+        *,
+        state: RequestState | None = None,
+        tenants: Iterable[str] | None = None,
+        limit: int = 100,
+    ) -> builtins.list[AccessRequest]:
+        """Newest first (requests past their deadline are recorded as expired first)."""
+        ...
+
+    def get_request(self, request_id: str) -> AccessRequest:
+        """NotFoundError if unknown."""
+        ...
+
+    def approve(self, request_id: str, *, actor: str, api_role: str) -> AccessRequest:
+        """SelfApprovalError for the requester; AccessRequestExpiredError, ..ClosedError."""
+        ...
+
+    def deny(self, request_id: str, *, actor: str, api_role: str, reason: str) -> AccessRequest:
+        """Deny a pending request, with a reason."""
+        ...
+
+
+class ScanOperations(Protocol):
+    def scan_credentials(self, *, tenant_ids: Collection[str] | None = None) -> CredentialScan:
+        """Read every active or suspended tenant's account (only ``tenant_ids`` if given)
+        through the scan role; the long-lived credentials found, and the accounts that could
+        not be read (reported per account, never failing the scan)."""
         ...

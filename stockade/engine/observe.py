@@ -1,6 +1,8 @@
 """Read what a tenant account holds (its Stockade-managed stacks) and store it as observed.
 
-One paginated DescribeStacks per account. Who calls it: ``engine.onboarding`` (after the
+One paginated DescribeStacks per account, through the read role the baseline's access stack
+creates (``organization.read_role``: DescribeStacks and ListStacks only), never the org access
+role, which the baseline may have locked. Who calls it: ``engine.onboarding`` (after the
 baseline) and ``engine.planning`` (before a plan, for accounts never read or on refresh).
 """
 
@@ -21,7 +23,7 @@ def observe_account(
         return []
     stacks = cloud.stacks(
         account_id=tenant.account_id,
-        role_name=spec.organization.access_role,
+        role_name=spec.organization.read_role,
         region=spec.home_region,
     ).list_managed_stacks(tag_key=TAG_TENANT)
     deployed = [DeployedStack.from_tags(s.name, s.status, s.tags) for s in stacks]

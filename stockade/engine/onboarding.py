@@ -3,13 +3,16 @@
 validate → CreateAccount (idempotent: the request id is recorded durably before polling, and a
 crash between the call and the record is healed by looking the request up by account name) →
 poll → move to the tenant OU → tag → deploy the baseline stacks of the **current release** (the
-one applied last, read when the baseline phase starts) through the org access role → check each
-stack's resources against its template → ``active`` → deploy the release's services for the
-tenant's tier through the deploy role the baseline created (``engine.tenant_deploy``, as a
-rollout would), in a third workflow on a narrow queue of its own, so the services of tenants
-already active never slow down the onboarding of the others. A tenant is active once its
-account and baseline are in place; a service that fails to deploy leaves a warning on the
-tenant (the next ``stockade apply`` deploys it), not a failed tenant.
+one applied last, read when the baseline phase starts): the access stack through the org access
+role, the only role a new account has, every later one through the deploy role the access stack
+created (``engine.baseline``: which role when, and why a re-run after a crash still works once
+the org access role is locked) → check each stack's resources against its template and read
+the account's stacks, through the read role → ``active`` → deploy the release's services for
+the tenant's tier through the deploy role (``engine.tenant_deploy``, as a rollout would), in a
+third workflow on a narrow queue of its own, so the services of tenants already active never
+slow down the onboarding of the others. A tenant is active once its account and baseline are
+in place; a service that fails to deploy leaves a warning on the tenant (the next
+``stockade apply`` deploys it), not a failed tenant.
 
 Each step is a DBOS step: it re-runs after a crash, so each one looks up before it creates.
 Transient errors (throttling, 5xx) are retried with backoff; a permanent error leaves the tenant
@@ -23,22 +26,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from dbos import DBOS, Queue, SetWorkflowID
 from dbos._error import DBOSMaxStepRetriesExceeded
 
-from stockade.cloud.ports import CloudPort, CreationState, StackInfo
-from stockade.domain.errors import (
-    AccountCreationFailed,
-    CloudError,
-    SpecError,
-    StackDeploymentFailed,
-    StockadeError,
-)
+from stockade.cloud.ports import CloudPort, CreationState, StacksPort
+from stockade.domain.errors import AccountCreationFailed, CloudError, SpecError, StockadeError
 from stockade.domain.stacks import DesiredStack, RecordedStack, desired_stacks, stack_tags
 from stockade.domain.tenant import TenantState, baseline_workflow_id
+from stockade.engine.baseline import BaselineDeployer, BaselineStack, access_stack_name
 from stockade.engine.bootstrap import OrgLayout
 from stockade.engine.deploy import stack_parameters
 from stockade.engine.instances import BoundInstance
@@ -53,9 +51,6 @@ from stockade.store.templates import TemplateRepository
 from stockade.store.tenants import TenantRepository
 
 ACTOR = "engine"
-FAILED_STACK_STATES = frozenset(
-    {"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"}
-)
 
 
 def _transient(exc: BaseException) -> bool:
@@ -292,13 +287,16 @@ class Onboarding(BoundInstance[OnboardingDeps]):
             tags={"stockade:tenant": tenant_id, "stockade:tier": tenant.tier},
         )
 
-    def _stacks(self, account_id: str) -> Any:
-        spec = self.deps.spec.spec
+    def _stacks(self, account_id: str, role_name: str) -> StacksPort:
         return self.deps.cloud.stacks(
-            account_id=account_id,
-            role_name=spec.organization.access_role,
-            region=spec.home_region,
+            account_id=account_id, role_name=role_name, region=self.deps.spec.spec.home_region
         )
+
+    def _roles_in_place(self, tenant_id: str, release_id: str) -> bool:
+        """Whether the access stack (which creates the deploy and read roles) is recorded
+        complete for this tenant: from then on the org access role is never used."""
+        name = access_stack_name(self.deps.releases.get(release_id))
+        return any(r.stack_name == name for r in self.deps.deployments.recorded_for(tenant_id))
 
     @DBOS.step(**RETRY)
     def deploy_baseline_stack(
@@ -308,37 +306,31 @@ class Onboarding(BoundInstance[OnboardingDeps]):
         tenant = d.repo.get(tenant_id)
         desired = self._desired(tenant.tenant_id, tenant.tier, stack_name, release_id)
         template = d.templates.get(desired.template_sha256)
-        stacks = self._stacks(account_id)
-        info = stacks.get_stack(name=stack_name)
-        if info is not None and info.in_progress and not info.status.startswith("DELETE"):
-            stuck_for = d.wall_clock() - info.changed_at
-            if info.changed_at and stuck_for > d.timing.stack_timeout:
-                # left in progress by an earlier attempt for longer than any stack should take
-                # (the sandbox never finishes some): start over rather than time out again
-                info = replace(info, status="CREATE_FAILED")
-        if info is not None and info.status in FAILED_STACK_STATES:
-            stacks.delete_stack(name=stack_name)
-            info = self._wait_stack(stacks, stack_name, deleting=True)
-        if info is None:
-            stacks.create_stack(
+        parameters = stack_parameters(
+            desired,
+            template,
+            tenant_id=tenant_id,
+            management_account_id=d.layout.management_account_id,
+        )
+        deployer = BaselineDeployer(
+            stacks=lambda role: self._stacks(account_id, role),
+            account_id=account_id,
+            organization=d.spec.spec.organization,
+            timing=d.timing,
+            sleep=d.sleep,
+            clock=d.clock,
+            wall_clock=d.wall_clock,
+        )
+        final = deployer.deploy(
+            BaselineStack(
                 name=stack_name,
                 template_body=template.body,
-                parameters=stack_parameters(
-                    desired,
-                    template,
-                    tenant_id=tenant_id,
-                    management_account_id=d.layout.management_account_id,
-                ),
+                parameters=parameters,
                 tags=stack_tags(tenant_id, desired),
-            )
-        final = self._wait_stack(stacks, stack_name, deleting=False)
-        if final is None or not final.complete:
-            status = final.status if final else "DELETED"
-            raise StackDeploymentFailed(
-                f"baseline stack {stack_name!r} in account {account_id} ended {status}"
-                + (f": {final.reason}" if final and final.reason else ""),
-                hint="fix the template, then `stockade tenant retry`",
-            )
+            ),
+            roles_in_place=self._roles_in_place(tenant_id, release_id),
+            change_set_name=f"stockade-onboard-a{tenant.attempt}",
+        )
         d.deployments.record(
             tenant_id,
             RecordedStack.from_desired(desired),
@@ -363,22 +355,6 @@ class Onboarding(BoundInstance[OnboardingDeps]):
         d = self.deps
         return len(observe_account(d.repo.get(tenant_id), d.cloud, d.spec.spec, d.deployments))
 
-    def _wait_stack(self, stacks: Any, name: str, *, deleting: bool) -> StackInfo | None:
-        d = self.deps
-        deadline = d.clock() + d.timing.stack_timeout
-        while True:
-            info: StackInfo | None = stacks.get_stack(name=name)
-            if info is None or not info.in_progress:
-                return info
-            if d.clock() > deadline:
-                raise StackDeploymentFailed(
-                    f"stack {name!r} still {info.status} after {d.timing.stack_timeout:.0f} s"
-                    + (" while deleting" if deleting else ""),
-                    hint="a resource never finished (the sandbox skips some types); "
-                    "check the template, then `stockade tenant retry`",
-                )
-            d.sleep(d.timing.stack_poll_interval)
-
     @DBOS.step(**RETRY)
     def verify_baseline_stack(
         self, tenant_id: str, account_id: str, stack_name: str, release_id: str
@@ -386,9 +362,8 @@ class Onboarding(BoundInstance[OnboardingDeps]):
         d = self.deps
         stack = next(s for s in d.releases.get(release_id).baseline if s.name == stack_name)
         template = d.templates.get(stack.template_sha256)
-        deployed = {
-            r.logical_id for r in self._stacks(account_id).list_stack_resources(name=stack_name)
-        }
+        read = self._stacks(account_id, d.spec.spec.organization.read_role)
+        deployed = {r.logical_id for r in read.list_stack_resources(name=stack_name)}
         missing = sorted(set(template.resources) - deployed)
         if missing:
             kinds = sorted({template.resources[m] for m in missing})

@@ -13,15 +13,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 from stockade.cloud.aws.session import AwsCloud, AwsTarget, ClientHook, StaticCredentials
 from stockade.cloud.budget import RateBudget
 from stockade.cloud.sandbox.hooks import SandboxHooks
+from stockade.cloud.sandbox.iam_authorization import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY
 from stockade.cloud.sandbox.process import SandboxProcess, journal_instance_id, wipe
 from stockade.domain.errors import SpecError
 from stockade.domain.quotas import DEFAULT_QUOTAS
+from stockade.engine.access import AccessBroker
 from stockade.engine.bootstrap import OrgLayout, bootstrap_organization
 from stockade.engine.durations import StackDurations
 from stockade.engine.explain import PolicyExplainer
@@ -31,6 +34,7 @@ from stockade.engine.planning import PlanService
 from stockade.engine.rollout_deps import RolloutDeps
 from stockade.engine.rollouts import RolloutService, stored_templates
 from stockade.engine.runtime import EngineRuntime, RuntimeConfig
+from stockade.engine.scan import CredentialScanService
 from stockade.engine.service import TenantService
 from stockade.engine.tenant_deploy import TenantDeployer
 from stockade.engine.timing import EngineTiming
@@ -39,6 +43,7 @@ from stockade.scaffold import example_spec_path
 from stockade.settings import SandboxSettings, Settings
 from stockade.spec.loader import LoadedSpec, load_spec
 from stockade.spec.source import SpecSource
+from stockade.store.access_requests import AccessRequestRepository
 from stockade.store.audit import AuditLog
 from stockade.store.db import Database
 from stockade.store.deployments import DeploymentRepository
@@ -53,10 +58,10 @@ from stockade.store.tokens import TokenStore
 SANDBOX_META_KEY = "sandbox_instance"
 #: how long ``close`` waits for running workflows to unwind (they do within milliseconds)
 DRAIN_SECONDS = 3
-#: the sandbox's management account credentials (moto accepts any; these never reach AWS)
+#: the sandbox's management account credentials (moto accepts any; these never reach AWS);
+#: with ``SandboxSettings.iam_authorization`` they are the management account's admin user
 SANDBOX_CREDENTIALS = StaticCredentials(
-    access_key_id="AKIASANDBOXSTOCKADE0",
-    secret_access_key="sandbox-secret-not-a-real-key",  # noqa: S106 - not a secret
+    access_key_id=ADMIN_ACCESS_KEY_ID, secret_access_key=ADMIN_SECRET_ACCESS_KEY
 )
 
 
@@ -80,6 +85,8 @@ class ControlPlane:
     policies: PolicyExplainer
     releases: ReleaseRepository
     overrides: OverridesRepository
+    access: AccessBroker
+    scans: CredentialScanService
     stop: StopSignal
     sandbox: SandboxProcess | None = None
     hooks: SandboxHooks | None = None
@@ -238,12 +245,15 @@ def start_control_plane(
     spec: LoadedSpec | None = None,
     sandbox_settings: SandboxSettings | None = None,
     client_hooks: Sequence[ClientHook] = (),
+    credentials: StaticCredentials | None = None,
 ) -> ControlPlane:
     """Start everything but the HTTP server; the caller must ``close()`` the result.
 
     Without ``spec``: ./stockade.yaml, or in sandbox mode the packaged example.
     ``client_hooks`` are installed on every AWS client after the sandbox's own (a seam for
-    tests that need to disturb the wire, e.g. lose a response).
+    tests that need to disturb the wire, e.g. lose a response). ``credentials``: who Stockade
+    runs as in the sandbox's management account (default ``SANDBOX_CREDENTIALS``; with IAM
+    authorization on, the tests' least-privilege user).
     """
     spec = spec or load_fleet_spec(None, mode)
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -268,7 +278,7 @@ def start_control_plane(
             target = AwsTarget(
                 region=spec.spec.home_region,
                 endpoint_url=sandbox.endpoint_url,
-                credentials=SANDBOX_CREDENTIALS,
+                credentials=credentials or SANDBOX_CREDENTIALS,
             )
         else:
             target = AwsTarget(region=spec.spec.home_region)
@@ -338,6 +348,20 @@ def start_control_plane(
         ),
         releases=rollout_deps.releases,
         overrides=rollout_deps.overrides,
+        access=AccessBroker(
+            tenant=repo.get,
+            roles=spec.spec.organization.access_roles,
+            region=spec.spec.home_region,
+            sessions=cloud,
+            requests=AccessRequestRepository(db, audit),
+            audit=audit,
+            window=timedelta(seconds=settings.break_glass_window_seconds),
+        ),
+        scans=CredentialScanService(
+            tenants=repo,
+            cloud=cloud,
+            scan_role=lambda: spec.spec.organization.scan_role,
+        ),
         stop=stop,
         sandbox=sandbox,
         hooks=hooks,

@@ -95,7 +95,9 @@ def _watch_demo(plane: ControlPlane, ids: list[str], console: Console, show: boo
     return time.monotonic() - started
 
 
-def _serve(plane: ControlPlane, token_host: str, port: int) -> uvicorn.Server:
+def serve_api(plane: ControlPlane, token_host: str, port: int) -> uvicorn.Server:
+    """Serve the API over ``plane`` in a daemon thread, once it listens (tests use it too);
+    set ``should_exit`` on the returned server to stop it."""
     app = create_app(
         tenants=plane.service,
         plans=plane.planner,
@@ -103,6 +105,8 @@ def _serve(plane: ControlPlane, token_host: str, port: int) -> uvicorn.Server:
         policies=plane.policies,
         tokens=plane.tokens,
         audit=plane.audit,
+        access=plane.access,
+        scans=plane.scans,
         auth=StoreAuthenticator(plane.tokens),
         version=stockade.__version__,
     )
@@ -186,7 +190,7 @@ def run_up(options: UpOptions) -> int:
             settings, mode=options.mode, spec=spec, sandbox_settings=sandbox_settings
         )
         token = ensure_admin_token(plane.tokens, settings.home)
-        server = _serve(plane, options.host, options.port)
+        server = serve_api(plane, options.host, options.port)
         _announce(plane, console, sandbox_settings, token, f"http://{options.host}:{options.port}")
         if options.demo:
             ids = create_demo_fleet(plane, options.demo)

@@ -90,22 +90,16 @@ def load_spec_text(text: str, *, name: str) -> FleetSpec:
     return validate_spec(*_document(text, name), name=name)
 
 
+def load_spec_file(path: Path) -> FleetSpec:
+    """Read and validate the spec at ``path``, without reading or linting its templates (for
+    commands that need only the spec itself, such as its role names)."""
+    return load_spec_text(_read_spec(path), name=str(path))
+
+
 def load_spec(path: Path) -> LoadedSpec:
     """Read, validate and lint the spec at ``path`` and the templates it references."""
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise SpecError(f"{name}: no such spec file", hint=_INIT_HINT) from exc
-    except IsADirectoryError as exc:
-        raise SpecError(
-            f"{name}: is a directory, not a spec file",
-            hint=f"pass the spec file itself, e.g. {path / 'stockade.yaml'}",
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{name}: is not UTF-8 text", hint="save the spec as UTF-8") from exc
-    except OSError as exc:
-        raise SpecError(f"{name}: cannot read: {exc.strerror}", hint=_INIT_HINT) from exc
+    text = _read_spec(path)
     data, root_node = _document(text, name)
     spec = validate_spec(data, root_node, name=name)
 
@@ -126,6 +120,24 @@ def load_spec(path: Path) -> LoadedSpec:
         content_hash=_content_hash(text, templates, policies),
         policies=policies,
     )
+
+
+def _read_spec(path: Path) -> str:
+    """The spec file's text; ``SpecError`` saying what to do when it cannot be read."""
+    name = str(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SpecError(f"{name}: no such spec file", hint=_INIT_HINT) from exc
+    except IsADirectoryError as exc:
+        raise SpecError(
+            f"{name}: is a directory, not a spec file",
+            hint=f"pass the spec file itself, e.g. {path / 'stockade.yaml'}",
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{name}: is not UTF-8 text", hint="save the spec as UTF-8") from exc
+    except OSError as exc:
+        raise SpecError(f"{name}: cannot read: {exc.strerror}", hint=_INIT_HINT) from exc
 
 
 def _read_policies(spec: FleetSpec, source: _Source) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The store's tables as SQLAlchemy 2 typed ORM classes.
 
 Who calls it: the repositories in this package (``tenants``, ``audit``, ``tokens``, ``meta``,
-``releases``, ``overrides``, ``deployments``, ``rollouts``) and
+``releases``, ``overrides``, ``deployments``, ``rollouts``, ``access_requests``) and
 ``migrations/env.py`` (autogenerate compares against ``Base.metadata``). Rows never leave the
 store: repositories convert them to domain values. Migrations do not import this module; they
 describe the schema as it was at their revision.
@@ -292,3 +292,35 @@ class TemplateRow(Base):
     #: logical id → resource type
     resources: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- break-glass access requests (migration 0005) ----------------------------------------------
+
+
+class AccessRequestRow(Base):
+    """One break-glass request; ``store.access_requests`` moves it through
+    ``domain.access.AccessRequest``'s state machine."""
+
+    __tablename__ = "access_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(40))
+    #: the access level asked for (``breakglass``)
+    level: Mapped[str] = mapped_column(String(16))
+    requester: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    duration_seconds: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: pending: the approval deadline; approved: the end of the window to use it
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_access_requests_state", "state", "expires_at"),
+        Index("ix_access_requests_tenant_id", "tenant_id"),
+        Index("ix_access_requests_created_at", "created_at"),
+    )

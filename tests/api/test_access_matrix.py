@@ -24,8 +24,10 @@ from typing import Any, Final
 import pytest
 from fastapi.testclient import TestClient
 
+from api.fake_access import access_broker
 from api.fake_org import explainer
 from api.fake_rollouts import FakeRollouts
+from api.fake_scans import FakeScans
 from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator
 from api.store_support import store_parts
 from stockade.api.access import PUBLIC_ROUTES
@@ -61,15 +63,32 @@ EXPECTED: Final[dict[tuple[str, str], tuple[int | str, ...]]] = {
     ("DELETE", "/api/v1/tokens/{token_id}"):            (401, 403, 403, _,   403, 403, 403),
     ("GET", "/api/v1/audit"):                           (401, 403, 403, _,   _,   403, 403),
     ("GET", "/api/v1/audit/verify"):                    (401, 403, 403, _,   _,   403, 403),
+    ("POST", "/api/v1/scans/credentials"):              (401, 403, _,   _,   _,   403, _),
+    ("POST", "/api/v1/tenants/{tenant_id}/access"):     (401, _,   _,   _,   403, _,   _),
+    ("GET", "/api/v1/access/profiles"):                 (401, _,   _,   _,   403, _,   _),
+    ("POST", "/api/v1/access/requests"):                (401, 403, _,   _,   403, 403, _),
+    ("GET", "/api/v1/access/requests"):                 (401, 403, _,   _,   _,   403, _),
+    ("POST", "/api/v1/access/requests/{request_id}/approve"):
+                                                        (401, 403, 403, 403, _,   403, 403),
+    ("POST", "/api/v1/access/requests/{request_id}/deny"):
+                                                        (401, 403, 403, 403, _,   403, 403),
 }  # fmt: skip
 
 #: made-up path parameters: a tenant in the scoped tokens' scope, ids that do not exist
-PATH_PARAMS: Final = {"tenant_id": "acme", "rollout_id": "ro-missing", "token_id": "tok_missing"}
+PATH_PARAMS: Final = {
+    "tenant_id": "acme",
+    "rollout_id": "ro-missing",
+    "token_id": "tok_missing",
+    "request_id": "ar-missing",
+}
 #: minimal bodies for the routes that need one to get past validation
 BODIES: Final[dict[tuple[str, str], dict[str, Any]]] = {
     ("POST", "/api/v1/tenants"): {"id": "matrix", "tier": "pro"},
     ("POST", "/api/v1/policy/explain"): {"tenant": "acme", "action": "s3:GetObject"},
     ("POST", "/api/v1/tokens"): {"name": "matrix", "role": "viewer"},
+    ("POST", "/api/v1/tenants/{tenant_id}/access"): {"role": "readonly", "reason": "matrix"},
+    ("POST", "/api/v1/access/requests"): {"tenant": "acme", "reason": "matrix"},
+    ("POST", "/api/v1/access/requests/{request_id}/deny"): {"reason": "matrix"},
 }
 
 
@@ -89,6 +108,8 @@ def _app_and_routes() -> tuple[Any, list[tuple[str, str]]]:
         policies=explainer(tenants),
         tokens=store.tokens,
         audit=store.audit,
+        scans=FakeScans(),
+        access=access_broker(tenants.get_tenant, store),
         auth=TokenAuthenticator(),
         version="matrix",
         poll_interval=0.0,

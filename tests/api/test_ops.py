@@ -6,8 +6,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from api.fake_access import access_broker
 from api.fake_org import explainer
 from api.fake_rollouts import FakeRollouts
+from api.fake_scans import FakeScans
 from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator, bearer
 from api.store_support import StoreParts
 from stockade.api.app import create_app
@@ -52,6 +54,8 @@ def test_each_app_has_its_own_metrics(store: StoreParts) -> None:
             policies=explainer(InMemoryTenants()),
             tokens=store.tokens,
             audit=store.audit,
+            scans=FakeScans(),
+            access=access_broker(InMemoryTenants().get_tenant, store),
             auth=TokenAuthenticator(),
             version="1",
         )
@@ -64,6 +68,8 @@ def test_each_app_has_its_own_metrics(store: StoreParts) -> None:
             policies=explainer(InMemoryTenants()),
             tokens=store.tokens,
             audit=store.audit,
+            scans=FakeScans(),
+            access=access_broker(InMemoryTenants().get_tenant, store),
             auth=TokenAuthenticator(),
             version="1",
         )
@@ -90,6 +96,8 @@ def test_unexpected_errors_are_500_without_details(store: StoreParts) -> None:
         policies=explainer(InMemoryTenants()),
         tokens=store.tokens,
         audit=store.audit,
+        scans=FakeScans(),
+        access=access_broker(InMemoryTenants().get_tenant, store),
         auth=TokenAuthenticator(),
         version="1",
     )
@@ -111,6 +119,8 @@ def test_stockade_errors_keep_their_status_and_code(store: StoreParts) -> None:
         policies=explainer(InMemoryTenants()),
         tokens=store.tokens,
         audit=store.audit,
+        scans=FakeScans(),
+        access=access_broker(InMemoryTenants().get_tenant, store),
         auth=TokenAuthenticator(),
         version="1",
     )

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from api.fake_access import FakeSessions, access_broker
 from api.fake_org import explainer
 from api.fake_rollouts import FakeRollouts
+from api.fake_scans import FakeScans
 from api.fakes import FixedPlans, InMemoryTenants, TokenAuthenticator
 from api.store_support import StoreParts, store_fixture  # noqa: F401 (fixture `store`)
 from fastapi.testclient import TestClient
@@ -103,8 +105,23 @@ def rollouts(plans: FixedPlans) -> FakeRollouts:
 
 
 @pytest.fixture
+def scans() -> FakeScans:
+    return FakeScans()
+
+
+@pytest.fixture
+def sessions() -> FakeSessions:
+    return FakeSessions()
+
+
+@pytest.fixture
 def cli(
-    tenants: InMemoryTenants, plans: FixedPlans, rollouts: FakeRollouts, store: StoreParts
+    tenants: InMemoryTenants,
+    plans: FixedPlans,
+    rollouts: FakeRollouts,
+    store: StoreParts,
+    scans: FakeScans,
+    sessions: FakeSessions,
 ) -> Iterator[Cli]:
     app = create_app(
         tenants=tenants,
@@ -113,6 +130,8 @@ def cli(
         policies=explainer(tenants),
         tokens=store.tokens,
         audit=store.audit,
+        scans=scans,
+        access=access_broker(tenants.get_tenant, store, sessions=sessions),
         auth=TokenAuthenticator(fallback=StoreAuthenticator(store.tokens)),
         version="test",
         poll_interval=0.0,

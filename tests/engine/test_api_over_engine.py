@@ -39,6 +39,8 @@ def api(plane: ControlPlane) -> Iterator[Api]:
         policies=plane.policies,
         tokens=plane.tokens,
         audit=plane.audit,
+        scans=plane.scans,
+        access=plane.access,
         auth=StoreAuthenticator(plane.tokens),
         version="test",
     )

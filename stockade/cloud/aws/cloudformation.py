@@ -95,6 +95,7 @@ from stockade.cloud.aws.cloudformation_common import (
 )
 from stockade.cloud.aws.cloudformation_templates import TEMPLATE_HINT
 from stockade.cloud.aws.errors import error_code, translate
+from stockade.cloud.aws.permissions import requires
 from stockade.cloud.ports import DeployStart, StackInfo, StackResource
 from stockade.domain.errors import (
     ConflictError,
@@ -136,6 +137,7 @@ class CloudFormationStacks:
 
     # -- reading --------------------------------------------------------------------------
 
+    @requires("cloudformation:DescribeStacks")
     @_scoped
     def get_stack(self, *, name: str) -> StackInfo | None:
         stack = self._stacks.describe(name)
@@ -143,6 +145,7 @@ class CloudFormationStacks:
             return None
         return stack_info(stack)
 
+    @requires("cloudformation:DescribeStacks")
     @_scoped
     def list_managed_stacks(
         self, *, tag_key: str | None = "stockade:tenant", name_prefix: str = ""
@@ -161,6 +164,7 @@ class CloudFormationStacks:
             found.append(stack_info(stack))
         return found
 
+    @requires("cloudformation:ListStackResources")
     @_scoped
     def list_stack_resources(self, *, name: str) -> list[StackResource]:
         return [
@@ -180,6 +184,7 @@ class CloudFormationStacks:
 
     # -- plain stack operations -----------------------------------------------------------
 
+    @requires("cloudformation:CreateStack")
     @_scoped
     def create_stack(
         self,
@@ -204,12 +209,22 @@ class CloudFormationStacks:
                 raise
         return str(response["StackId"])
 
+    @requires("cloudformation:DeleteStack")
     @_scoped
     def delete_stack(self, *, name: str) -> None:
         self._stacks.delete(name)
 
     # -- deploying through change sets ----------------------------------------------------
 
+    @requires(
+        "cloudformation:DescribeStacks",
+        "cloudformation:ListChangeSets",
+        "cloudformation:CreateChangeSet",
+        "cloudformation:DescribeChangeSet",
+        "cloudformation:ExecuteChangeSet",
+        "cloudformation:DeleteChangeSet",
+        "cloudformation:DeleteStack",
+    )
     @_scoped
     def deploy_stack(
         self,
@@ -235,6 +250,7 @@ class CloudFormationStacks:
 
     # -- waiting --------------------------------------------------------------------------
 
+    @requires("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents")
     @_scoped
     def wait_stack(
         self,

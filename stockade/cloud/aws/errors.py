@@ -16,7 +16,12 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from stockade.domain.errors import CloudError, ThrottledError, TransientCloudError
+from stockade.domain.errors import (
+    CloudAccessDenied,
+    CloudError,
+    ThrottledError,
+    TransientCloudError,
+)
 
 THROTTLING_CODES = frozenset(
     {
@@ -45,6 +50,11 @@ TRANSIENT_CODES = frozenset(
     }
 )
 
+#: AWS's "you may not" codes, across protocols (STS and IAM answer AccessDenied)
+ACCESS_DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+)
+
 
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
@@ -61,6 +71,10 @@ def to_stockade(exc: BaseException, operation: str) -> CloudError:
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400))
         if code in TRANSIENT_CODES or status >= 500:
             return TransientCloudError(text, hint="a transient AWS error; it will be retried")
+        if code in ACCESS_DENIED_CODES:
+            return CloudAccessDenied(
+                text, hint="check the role Stockade assumed and the SCPs over the account"
+            )
         return CloudError(text, hint="check the AWS error code in the AWS API reference")
     if isinstance(exc, EndpointConnectionError | ConnectionClosedError | ReadTimeoutError):
         return TransientCloudError(

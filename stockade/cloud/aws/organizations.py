@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from stockade.cloud.aws.errors import error_code, translate
 from stockade.cloud.aws.organizations_scps import ServiceControlPolicies
+from stockade.cloud.aws.permissions import requires
 from stockade.cloud.ports import Account, AccountCreation, CreationState
 
 
@@ -34,6 +35,12 @@ class Organizations(ServiceControlPolicies):
         #: a client without automatic retries, for CreateAccount (see ``create_account``)
         self._create_client = create_client or client
 
+    @requires(
+        "organizations:DescribeOrganization",
+        "organizations:CreateOrganization",
+        "iam:CreateServiceLinkedRole",
+        "organizations:ListRoots",
+    )
     def ensure_organization(self) -> str:
         with translate("organizations:DescribeOrganization"):
             try:
@@ -62,6 +69,9 @@ class Organizations(ServiceControlPolicies):
                         return str(ou["Id"])
         return None
 
+    @requires(
+        "organizations:ListOrganizationalUnitsForParent", "organizations:CreateOrganizationalUnit"
+    )
     def ensure_ou(self, *, parent_id: str, name: str) -> str:
         existing = self._find_ou(parent_id, name)
         if existing:
@@ -78,6 +88,7 @@ class Organizations(ServiceControlPolicies):
             raise RuntimeError(f"OU {name!r} reported as duplicate but not found")
         return found
 
+    @requires("organizations:CreateAccount")
     def create_account(self, *, email: str, name: str) -> AccountCreation:
         """Send CreateAccount exactly once. Not idempotent at AWS: if the response is lost, a
         blind re-send creates a second account, so errors go to the caller, which looks the
@@ -86,6 +97,7 @@ class Organizations(ServiceControlPolicies):
             response = self._create_client.create_account(Email=email, AccountName=name)
         return _creation(response["CreateAccountStatus"])
 
+    @requires("organizations:DescribeCreateAccountStatus")
     def describe_account_creation(self, *, request_id: str) -> AccountCreation:
         with translate("organizations:DescribeCreateAccountStatus"):
             response = self._client.describe_create_account_status(
@@ -93,6 +105,7 @@ class Organizations(ServiceControlPolicies):
             )
         return _creation(response["CreateAccountStatus"])
 
+    @requires("organizations:ListCreateAccountStatus")
     def find_account_creation(self, *, account_name: str) -> AccountCreation | None:
         newest: dict[str, Any] | None = None
         paginator = self._client.get_paginator("list_create_account_status")
@@ -108,6 +121,7 @@ class Organizations(ServiceControlPolicies):
                         newest = status
         return _creation(newest) if newest else None
 
+    @requires("organizations:ListAccounts")
     def find_account_by_email(self, *, email: str) -> Account | None:
         wanted = email.lower()
         paginator = self._client.get_paginator("list_accounts")
@@ -123,6 +137,7 @@ class Organizations(ServiceControlPolicies):
                         )
         return None
 
+    @requires("organizations:ListParents", "organizations:MoveAccount")
     def move_account(self, *, account_id: str, destination_id: str) -> bool:
         with translate("organizations:ListParents"):
             parents = self._client.list_parents(ChildId=account_id)["Parents"]
@@ -143,12 +158,14 @@ class Organizations(ServiceControlPolicies):
                 raise
         return True
 
+    @requires("organizations:TagResource")
     def tag_account(self, *, account_id: str, tags: dict[str, str]) -> None:
         with translate("organizations:TagResource"):
             self._client.tag_resource(
                 ResourceId=account_id, Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
             )
 
+    @requires("organizations:ListAccounts")
     def count_accounts(self) -> int:
         paginator = self._client.get_paginator("list_accounts")
         total = 0

@@ -7,7 +7,7 @@ re-run after a crash. ``scp_chain``: the SCPs that apply to one account, level b
 
 AWS errors the caller can act on become ``NotFoundError``, ``ConflictError`` (a target at its
 SCP limit, a policy still attached, ...) or ``ValidationError`` (a policy too large or malformed),
-each with a hint (``_refusal``); the rest go through ``errors.translate``.
+each with a hint (``organizations_refusals``); the rest go through ``errors.translate``.
 
 Who calls it: the engine, through ``cloud.ports.OrganizationsPort``
 (``cloud.aws.organizations.Organizations`` inherits these methods).
@@ -23,28 +23,19 @@ from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from stockade.cloud.aws.errors import error_code, translate
+from stockade.cloud.aws.organizations_refusals import refusal_of
+from stockade.cloud.aws.permissions import requires
 from stockade.cloud.ports import ScpDocument, ScpLevel
 from stockade.domain.errors import (
     ConflictError,
     NotFoundError,
-    StockadeError,
     TransientCloudError,
-    ValidationError,
 )
 from stockade.domain.guardrails import MANAGED_TAG, ObservedScp, ScpTarget, TargetKind
 
 SCP = "SERVICE_CONTROL_POLICY"
-#: what AWS (Target-, ChildNotFoundException) and moto (AccountNotFoundException, for
-#: ListParents) answer for a root, OU or account that is not there
-_TARGET_MISSING = frozenset(
-    {"TargetNotFoundException", "ChildNotFoundException", "AccountNotFoundException"}
-)
 #: the policy is not there (any more)
 _GONE = frozenset({"PolicyNotFoundException"})
-#: ConstraintViolationException reasons for a target that has as many SCPs as it may
-_TARGET_FULL = frozenset(
-    {"MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED", "POLICY_NUMBER_LIMIT_EXCEEDED"}
-)
 
 
 class ServiceControlPolicies:
@@ -53,6 +44,7 @@ class ServiceControlPolicies:
     def __init__(self, client: Any) -> None:
         self._client = client
 
+    @requires("organizations:ListRoots", "organizations:EnablePolicyType")
     def enable_scps(
         self,
         *,
@@ -82,6 +74,14 @@ class ServiceControlPolicies:
             sleep(poll_interval)
             root = self._root()
 
+    @requires(
+        "organizations:ListPolicies",
+        "organizations:ListTargetsForPolicy",
+        "organizations:DescribePolicy",
+        "organizations:ListTagsForResource",
+        "organizations:ListRoots",
+        "organizations:ListOrganizationalUnitsForParent",
+    )
     def list_scps(self) -> tuple[ObservedScp, ...]:
         paths: dict[str, str] | None = None  # OU id -> path, walked once if an OU is a target
         observed: list[ObservedScp] = []
@@ -107,6 +107,12 @@ class ServiceControlPolicies:
             )
         return tuple(observed)
 
+    @requires(
+        "organizations:ListParents",
+        "organizations:DescribeOrganizationalUnit",
+        "organizations:ListPoliciesForTarget",
+        "organizations:DescribePolicy",
+    )
     def scp_chain(self, *, account_id: str) -> tuple[ScpLevel, ...]:
         contents: dict[str, str | None] = {}  # DescribePolicy answers, for this call only
         levels: list[ScpLevel] = []
@@ -132,6 +138,9 @@ class ServiceControlPolicies:
             levels.append(ScpLevel(target=target, policies=tuple(documents)))
         return tuple(levels)
 
+    @requires(
+        "organizations:ListPolicies", "organizations:CreatePolicy", "organizations:TagResource"
+    )
     def create_scp(self, *, name: str, description: str, content: str) -> str:
         existing = self._find(name)
         if existing is not None:
@@ -157,6 +166,7 @@ class ServiceControlPolicies:
             )
         return found
 
+    @requires("organizations:UpdatePolicy")
     def update_scp(self, *, policy_id: str, content: str, description: str) -> None:
         self._call(
             "UpdatePolicy",
@@ -167,6 +177,11 @@ class ServiceControlPolicies:
             Description=description,
         )
 
+    @requires(
+        "organizations:AttachPolicy",
+        "organizations:ListRoots",
+        "organizations:ListOrganizationalUnitsForParent",
+    )
     def attach_scp(self, *, policy_id: str, target: ScpTarget) -> None:
         self._call(
             "AttachPolicy",
@@ -177,6 +192,11 @@ class ServiceControlPolicies:
             TargetId=self._target_id(target),
         )
 
+    @requires(
+        "organizations:DetachPolicy",
+        "organizations:ListRoots",
+        "organizations:ListOrganizationalUnitsForParent",
+    )
     def detach_scp(self, *, policy_id: str, target: ScpTarget) -> None:
         self._call(
             "DetachPolicy",
@@ -187,6 +207,7 @@ class ServiceControlPolicies:
             TargetId=self._target_id(target),
         )
 
+    @requires("organizations:DeletePolicy")
     def delete_scp(self, *, policy_id: str) -> None:
         self._call(
             "DeletePolicy",
@@ -208,14 +229,14 @@ class ServiceControlPolicies:
         **params: Any,
     ) -> dict[str, Any]:
         """Call ``operation``; ``{}`` if AWS answered one of the ``ok`` codes. An error the
-        caller can act on becomes its domain error (``_refusal``), any other ``translate``'s."""
+        caller can act on becomes its domain error (``refusal_of``), any other ``translate``'s."""
         with translate(f"organizations:{operation}"):
             try:
                 response: dict[str, Any] = getattr(self._client, xform_name(operation))(**params)
             except ClientError as exc:
                 if error_code(exc) in ok:
                     return {}
-                refusal = _refusal(exc, operation, what=what, target=target, size=size)
+                refusal = refusal_of(exc, operation, what=what, target=target, size=size)
                 if refusal is None:
                     raise
                 raise refusal from exc
@@ -335,63 +356,3 @@ def _target_of(raw: dict[str, Any], paths: dict[str, str]) -> ScpTarget:
             f"OU {target_id} appeared while the SCPs were being read", hint="it will be retried"
         )
     return ScpTarget(TargetKind.OU, paths[target_id])
-
-
-def _refusal(
-    exc: ClientError, operation: str, *, what: str, target: ScpTarget | None, size: int
-) -> StockadeError | None:
-    """The domain error, saying what to do next, for an AWS refusal the caller can act on."""
-    code = error_code(exc)
-    reason = str(exc.response.get("Reason") or "")  # a ConstraintViolationException's
-    if reason in _TARGET_FULL and target is not None:
-        return ConflictError(
-            f"cannot attach {what} to {target}: it has as many SCPs as AWS allows on one root, "
-            "OU or account (5 unless raised, FullAWSAccess included)",
-            hint=f"detach or merge SCPs on {target}; if AWS raised the quota, set "
-            "limits.scp_max_per_target in the spec",
-        )
-    if reason == "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED":
-        return ConflictError(
-            f"cannot detach {what} from {target}: AWS keeps at least one SCP on every target",
-            hint=f"attach another SCP (such as FullAWSAccess) to {target} first",
-        )
-    if reason == "POLICY_CONTENT_LIMIT_EXCEEDED":
-        return ValidationError(
-            f"{what} is {size:,} characters, over AWS's size limit for SCPs",
-            hint="shorten or split it (every character counts: send it minified); if AWS "
-            "allows your organization 10,240, set limits.scp_max_chars in the spec",
-        )
-    if reason == "POLICY_NUMBER_LIMIT_EXCEEDED":
-        return ConflictError(
-            f"cannot create {what}: the organization has as many policies as AWS allows",
-            hint="delete unused SCPs, or ask AWS to raise the quota",
-        )
-    if code == "MalformedPolicyDocumentException":
-        message = exc.response.get("Error", {}).get("Message", "")
-        return ValidationError(
-            f"AWS refused {what} as malformed: {message}",
-            hint="check the policy file with 'stockade policy lint'",
-        )
-    if code in ("PolicyTypeNotEnabledException", "PolicyTypeNotAvailableForOrganizationException"):
-        return ConflictError(
-            f"{operation}: SCPs are not enabled (or not available) in the organization",
-            hint="enable SCPs first (the SCP reconcile does); SCPs need all features enabled",
-        )
-    if code == "PolicyInUseException":
-        return ConflictError(
-            f"cannot delete {what}: it is still attached",
-            hint="detach it from every root, OU and account first",
-        )
-    if code == "PolicyNotFoundException":
-        return NotFoundError(f"{what} does not exist", hint="deleted outside Stockade? plan again")
-    if code in _TARGET_MISSING and target is not None:
-        return NotFoundError(
-            f"{target} is not in the organization",
-            hint="check the target: an account must be in the organization (12 digits)",
-        )
-    if code == "PolicyChangesInProgressException":
-        return TransientCloudError(
-            f"{operation}: AWS is still applying an earlier policy change",
-            hint="it will be retried",
-        )
-    return None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,11 +26,17 @@ from botocore.config import Config
 
 from stockade.cloud.aws.acting import TenantAccounts
 from stockade.cloud.aws.cloudformation import CloudFormationStacks
+from stockade.cloud.aws.iam_scan import IamCredentials
 from stockade.cloud.aws.organizations import Organizations
+from stockade.cloud.aws.permissions import requires
+from stockade.cloud.aws.sts import assume_role_for
 from stockade.cloud.budget import RateBudget
+from stockade.cloud.ports import IssuedCredentials
 from stockade.lifecycle import StopSignal
 
 MANAGEMENT = "management"
+#: IAM is a global service homed in us-east-1
+IAM_REGION = "us-east-1"
 
 
 class ClientHook(Protocol):
@@ -157,6 +163,7 @@ class AwsCloud:
 
     # -- ports -----------------------------------------------------------------------------
 
+    @requires()  # builds the adapter; its methods declare their own calls
     def organizations(self) -> Organizations:
         # Organizations is a global service homed in us-east-1
         return Organizations(
@@ -164,13 +171,46 @@ class AwsCloud:
             create_client=self._management_client("organizations", "us-east-1", single_shot=True),
         )
 
+    @requires()  # sts:GetCallerIdentity needs no permission: AWS allows it even under a deny
     def management_account_id(self) -> str:
         return str(self._management_client("sts").get_caller_identity()["Account"])
 
+    @requires()  # the role is assumed lazily, by the adapter's first call (``acting``)
     def stacks(self, *, account_id: str, role_name: str, region: str) -> CloudFormationStacks:
         return CloudFormationStacks(
             self._tenant_client("cloudformation", region),
             scope=lambda: self._accounts.acting(account_id, role_name),
+        )
+
+    @requires()  # the role is assumed lazily, by the adapter's first call (``acting``)
+    def credentials(self, *, account_id: str, role_name: str) -> IamCredentials:
+        # IAM is global: its one endpoint is in us-east-1 (the sandbox's is everywhere)
+        return IamCredentials(
+            self._tenant_client("iam", IAM_REGION),
+            account_id=account_id,
+            scope=lambda: self._accounts.acting(account_id, role_name),
+        )
+
+    @requires("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")
+    def issue_session(
+        self,
+        *,
+        account_id: str,
+        role_name: str,
+        session_name: str,
+        source_identity: str,
+        tags: Mapping[str, str],
+        duration_seconds: int,
+    ) -> IssuedCredentials:
+        """A person's session, assumed with the management account's own client (never the
+        cached tenant credentials, never cached itself)."""
+        return assume_role_for(
+            self._management_client("sts"),
+            role_arn=f"arn:aws:iam::{account_id}:role/{role_name}",
+            session_name=session_name,
+            source_identity=source_identity,
+            tags=tags,
+            duration_seconds=duration_seconds,
         )
 
     def _tenant_client(self, service: str, region: str) -> Any:

@@ -8,10 +8,14 @@ gets its response. On start, ``replay`` sends every journaled request through th
 the same order, which rebuilds moto's state with the very same ids.
 
 It also serves the sandbox's own endpoints (``GET /_stockade/sandbox``, ``POST
-/_stockade/faults``, ``GET /_stockade/stack-operations[?account_id=]``), hands Organizations
+/_stockade/faults``, ``GET /_stockade/stack-operations[?account_id=]``, ``POST
+/_stockade/iam/credentials``: see ``cloud.sandbox.iam``), hands Organizations
 calls to ``organizations.OrganizationsRealism`` (account creations) or
-``organizations_policies.PolicyRealism`` (policy rules) and CloudFormation calls to
-``cloudformation.CloudFormationRealism`` (stack operations that take time, and their log).
+``organizations_policies.PolicyRealism`` (policy rules), CloudFormation calls to
+``cloudformation.CloudFormationRealism`` (stack operations that take time, and their log) and
+STS AssumeRole to ``sts.StsRealism`` (durations, session names, source identity, tags).
+With ``authorization`` (``iam_authorization.IamAuthorization``), every live request is first
+checked against the caller's IAM policies.
 
 Who calls it: ``cloud.sandbox.server`` builds one per sandbox process.
 """
@@ -42,10 +46,13 @@ from stockade.cloud.sandbox.cloudformation import (
     cloudformation_region,
 )
 from stockade.cloud.sandbox.creations import AccountCreations, Fault, FaultError
+from stockade.cloud.sandbox.iam import CREDENTIALS_PATH, IamRealism, provision_access_role
+from stockade.cloud.sandbox.iam_authorization import IamAuthorization
 from stockade.cloud.sandbox.journal import Journal
 from stockade.cloud.sandbox.organizations import TARGET_PREFIX, OrganizationsRealism
 from stockade.cloud.sandbox.organizations_policies import PolicyRealism
 from stockade.cloud.sandbox.stacks import OperationLog, StackWindows
+from stockade.cloud.sandbox.sts import StsRealism
 from stockade.domain.errors import SandboxError
 
 log = logging.getLogger("stockade.sandbox")
@@ -124,8 +131,11 @@ class SandboxApp:
         create_account_delay: float,
         stack_seconds: float = 0.0,
         clock: Callable[[], float] = time.time,
+        authorization: IamAuthorization | None = None,
     ) -> None:
+        """``authorization``: check every live request against IAM (None: allow all)."""
         self._inner = inner
+        self._authorization = authorization
         self._journal = journal
         self._port = port
         self._time_scale = time_scale
@@ -142,8 +152,11 @@ class SandboxApp:
             self._creations,
             new_request_id=lambda: str(mock_random.uuid4()),
             new_creation_id=make_random_create_account_status_id,
+            on_account_created=provision_access_role,
         )
+        self._iam = IamRealism()
         self._policies = PolicyRealism(new_request_id=lambda: str(mock_random.uuid4()))
+        self._sts = StsRealism(new_request_id=lambda: str(mock_random.uuid4()))
         self._stack_log = OperationLog()
         self._cloudformation = CloudFormationRealism(
             StackWindows(duration=stack_seconds / time_scale),
@@ -218,6 +231,10 @@ class SandboxApp:
         if "HTTP_X_MOTO_ACCOUNT_ID" not in environ:
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = self._accounts(environ)
         operation = wire.operation_name(environ, body)
+        if self._authorization is not None and not replaying and not path.startswith("/_stockade/"):
+            refusal = self._authorization.check(environ, body, operation)
+            if refusal is not None:
+                return refusal
         if not wire.is_mutating(method, operation):
             return self._dispatch(environ, body, operation, now=now, seq=None, replaying=replaying)
         seq = self._seq + 1
@@ -256,6 +273,13 @@ class SandboxApp:
             return self._cloudformation_call(
                 environ, body, operation, region, now=now, seq=seq, replaying=replaying
             )
+        signed = wire.signature(environ)
+        if operation == "AssumeRole" and not replaying and signed and signed.service == "sts":
+            refusal = self._sts.check_assume_role(
+                wire.form_params(body), caller_key=signed.access_key
+            )
+            if refusal is not None:
+                return refusal
         target = environ.get("HTTP_X_AMZ_TARGET")
         policy_operation = PolicyRealism.operation_of(target)
         operation = OrganizationsRealism.operation_of(target) or policy_operation
@@ -311,6 +335,8 @@ class SandboxApp:
         method = environ.get("REQUEST_METHOD")
         if path == FAULTS_PATH and method == "POST":
             return self._add_fault(body)
+        if path == CREDENTIALS_PATH and method == "POST":
+            return self._iam.handle(body)
         if path == STACK_OPERATIONS_PATH and method in ("GET", "HEAD"):
             query = parse_qs(str(environ.get("QUERY_STRING", "")))
             account_id = query["account_id"][0] if "account_id" in query else None

@@ -46,7 +46,6 @@ moto's random already reseeded for mutating requests.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from wsgiref.types import WSGIEnvironment
@@ -79,7 +78,6 @@ STATE_CHANGING = frozenset(
 _STARTS = {"CreateStack": "CREATE_IN_PROGRESS", "UpdateStack": "UPDATE_IN_PROGRESS"}
 #: a stack in one of these states can be deleted (AWS cancels a creation; a deletion is a no-op)
 DELETABLE_WHILE = frozenset({"CREATE_IN_PROGRESS", DELETE_IN_PROGRESS})
-_SCOPE = re.compile(r"Credential=[^/\s]+/\d{8}/([^/\s]+)/([^/\s]+)/aws4_request")
 
 #: sends a form body on to moto as the request's own, and buffers the reply
 Forward = Callable[[bytes], wire.Reply]
@@ -87,10 +85,8 @@ Forward = Callable[[bytes], wire.Reply]
 
 def cloudformation_region(environ: WSGIEnvironment) -> str | None:
     """The region of a signed CloudFormation request (its SigV4 scope); None for other ones."""
-    match = _SCOPE.search(str(environ.get("HTTP_AUTHORIZATION", "")))
-    if match is None or match.group(2) != "cloudformation":
-        return None
-    return match.group(1)
+    signed = wire.signature(environ)
+    return signed.region if signed is not None and signed.service == "cloudformation" else None
 
 
 @dataclass(frozen=True, slots=True)

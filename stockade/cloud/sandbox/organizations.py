@@ -8,6 +8,10 @@ DescribeAccount) and answers them the way AWS would at the request's wall-clock 
 
 A CreateAccount whose account name matches an injected fault never reaches moto (AWS creates no
 account either): it gets its own ``car-`` request id and ends ``FAILED`` with the fault's reason.
+One that reaches moto gets, in the new account, what Organizations puts there
+(``on_account_created``: the sandbox gives ``OrganizationAccountAccessRole`` its
+``AdministratorAccess``, see ``cloud.sandbox.iam``), within the same request, so journal replay
+rebuilds it too.
 
 Who calls it: ``cloud.sandbox.app`` (the server's middleware), under its request lock, with
 moto's random already reseeded for mutating requests.
@@ -51,8 +55,12 @@ class OrganizationsRealism:
         *,
         new_request_id: Callable[[], str],
         new_creation_id: Callable[[], str],
+        on_account_created: Callable[[str, str], None] = lambda _account, _owner: None,
     ) -> None:
+        """``on_account_created(account_id, management_account_id)`` runs once moto has
+        created an account."""
         self._creations = creations
+        self._on_account_created = on_account_created
         self._new_request_id = new_request_id
         self._new_creation_id = new_creation_id
 
@@ -131,6 +139,8 @@ class OrganizationsRealism:
                 self._creations.release_email(email)
             return reply
         status = reply.json().get("CreateAccountStatus", {})
+        if status.get("AccountId"):
+            self._on_account_created(str(status["AccountId"]), caller)
         creation = self._creations.record(
             request_id=str(status["Id"]),
             owner=caller,

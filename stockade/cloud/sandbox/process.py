@@ -31,6 +31,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -194,6 +195,23 @@ class SandboxProcess:
         payload = {"account_name": account_name, "reason": reason, "times": times}
         self._call("/_stockade/faults", payload, doing="fault injection")
 
+    def set_credential_facts(
+        self,
+        account_id: str,
+        *,
+        access_keys: Sequence[Mapping[str, object]] = (),
+        root_access_keys: bool | None = None,
+    ) -> None:
+        """Set what moto cannot: access keys' ``created``/``last_used`` dates (ISO 8601,
+        ``last_used`` None: never used) and whether the root user has access keys, in one
+        account (``cloud.sandbox.iam``). Journaled like any other change."""
+        payload = {
+            "account_id": account_id,
+            "access_keys": [dict(key) for key in access_keys],
+            "root_access_keys": root_access_keys,
+        }
+        self._call("/_stockade/iam/credentials", payload, doing="setting credential facts")
+
     def stack_operations(self, account_id: str | None = None) -> list[StackOperation]:
         """Every successful state-changing CloudFormation request so far (replayed ones too),
         in order; only those of ``account_id`` when given."""
@@ -249,6 +267,7 @@ class SandboxProcess:
             "--create-account-delay", repr(s.create_account_delay),
             "--stack-seconds", repr(s.stack_seconds),
             "--parent-pid", str(os.getpid()),
+            *(["--iam-authorization"] if s.iam_authorization else []),
         ]  # fmt: skip
 
     def _spawn(self, port: int) -> _Owner:

@@ -1,8 +1,9 @@
 """The sandbox server process: moto's WSGI app behind ``SandboxApp`` on 127.0.0.1.
 
 Run as ``python -m stockade.cloud.sandbox.server --port P --state-dir DIR --seed S
---time-scale X --create-account-delay SECONDS --stack-seconds SECONDS [--parent-pid PID]``
-(both durations in AWS seconds, divided by the time scale). It restores its state from
+--time-scale X --create-account-delay SECONDS --stack-seconds SECONDS [--parent-pid PID]
+[--iam-authorization]`` (both durations in AWS seconds, divided by the time scale; the last
+checks every request against IAM: ``iam_authorization``). It restores its state from
 ``DIR/journal.jsonl``, then serves until SIGTERM/SIGINT or until its parent process is gone.
 A warm-up thread imports and patches moto's CloudFormation (``moto_patches``) while the server
 starts; moto's CloudFormation waits for it before its first request, live or replayed, and a
@@ -63,6 +64,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--create-account-delay", type=float, default=60.0)
     parser.add_argument("--stack-seconds", type=float, default=0.0)
     parser.add_argument("--parent-pid", type=int, default=None)
+    parser.add_argument("--iam-authorization", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -149,6 +151,7 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> None:
     import moto
 
     from stockade.cloud.sandbox.app import CachedDispatcher, SandboxApp
+    from stockade.cloud.sandbox.iam_authorization import IamAuthorization
     from stockade.cloud.sandbox.journal import Journal, journal_path
     from stockade.cloud.sandbox.keepalive import make_server
     from stockade.cloud.sandbox.moto_patches import MotoPatches
@@ -162,6 +165,9 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> None:
     threading.Thread(
         target=_warm_up, args=(patches, stop), name="sandbox-warm-up", daemon=True
     ).start()
+    authorization = IamAuthorization() if args.iam_authorization else None
+    if authorization is not None:
+        authorization.patch_moto()  # before the replay: it changes what moto stores
     journal = Journal(journal_path(args.state_dir), seed=args.seed)
     if journal.header.seed != args.seed:
         log.warning(
@@ -176,6 +182,7 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> None:
         time_scale=args.time_scale,
         create_account_delay=args.create_account_delay,
         stack_seconds=args.stack_seconds,
+        authorization=authorization,
     )
     try:
         server = make_server(args.host, args.port, app)
@@ -196,6 +203,8 @@ def _serve(args: argparse.Namespace, stop: threading.Event) -> None:
     log.info(
         "restored %d requests in %.2f s (%.0f/s)", restored, elapsed, restored / max(elapsed, 1e-9)
     )
+    if authorization is not None:
+        authorization.add_admin()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: stopping", signum)

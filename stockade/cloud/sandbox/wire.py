@@ -34,6 +34,8 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 
 _RPC_V2_PATH = re.compile(r"^/service/[^/]+/operation/([^/]+)$")
+#: a SigV4 Authorization header's credential: access key, date, region, service
+_SIGV4_CREDENTIAL = re.compile(r"Credential=([^/\s]+)/\d{8}/([^/\s]+)/([^/\s]+)/aws4_request")
 #: request headers a journal entry keeps (besides every x-amz-* and x-moto-* header)
 _KEPT_ENVIRON_KEYS = frozenset(
     {
@@ -176,6 +178,21 @@ def call_app(app: WSGIApplication, environ: WSGIEnvironment, body: bytes) -> Rep
 def send(reply: Reply, start_response: StartResponse) -> list[bytes]:
     start_response(reply.status_line, reply.headers)
     return [reply.body]
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Who signed a request (SigV4), for which region and service."""
+
+    access_key: str
+    region: str
+    service: str
+
+
+def signature(environ: WSGIEnvironment) -> Signature | None:
+    """The SigV4 credential scope of a signed request; None for unsigned ones."""
+    match = _SIGV4_CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    return Signature(*match.groups()) if match else None
 
 
 def operation_name(environ: WSGIEnvironment, body: bytes) -> str | None:
