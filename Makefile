@@ -38,7 +38,7 @@ layers: $(DEV_STAMP)
 
 unit: $(DEV_STAMP)
 	bash scripts/ensure-postgres
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 bench: $(RUN_STAMP)
 	$(BIN)/python bench/onboard.py --tenants 50
