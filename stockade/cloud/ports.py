@@ -132,7 +132,8 @@ class ScpLevel:
 
 @dataclass(frozen=True)
 class IssuedCredentials:
-    """Temporary credentials STS issued for a person's session in a tenant account.
+    """Temporary credentials STS issued for a role session in a tenant account (Stockade's own,
+    or a person's).
 
     Never stored or logged: ``repr`` shows the access key id and the expiry, not the secret or
     the session token."""

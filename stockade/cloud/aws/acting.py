@@ -27,8 +27,9 @@ from typing import Any
 from botocore.client import BaseClient
 from botocore.credentials import Credentials
 
-from stockade.cloud.aws.sts import AssumedCredentials, assume_role
+from stockade.cloud.aws.sts import assume_role
 from stockade.domain.errors import CloudError
+from stockade.domain.quotas import STS_CHAINED_MAX_SESSION
 
 __all__ = ["Acting", "TenantAccounts"]
 
@@ -62,7 +63,8 @@ class TenantAccounts:
         self._current: ContextVar[Acting | None] = ContextVar(
             f"stockade-acting-{id(self)}", default=None
         )
-        self._cache: dict[tuple[str, str], tuple[AssumedCredentials, Credentials]] = {}
+        #: (account, role) -> (POSIX expiry, the credentials botocore signs with)
+        self._cache: dict[tuple[str, str], tuple[float, Credentials]] = {}
         self._lock = threading.Lock()
 
     def current_account(self) -> str | None:
@@ -83,12 +85,13 @@ class TenantAccounts:
         now = self._clock()
         with self._lock:
             cached = self._cache.get(key)
-        if cached is not None and cached[0].expires_at - REFRESH_MARGIN_SECONDS > now:
+        if cached is not None and cached[0] - REFRESH_MARGIN_SECONDS > now:
             return cached[1]
         assumed = assume_role(
             self._sts(),
             role_arn=f"arn:aws:iam::{account_id}:role/{role_name}",
-            session_name=self._session_name,
+            session_name=self._session_name[:64],
+            duration_seconds=STS_CHAINED_MAX_SESSION,
         )
         credentials = Credentials(
             assumed.access_key_id, assumed.secret_access_key, assumed.session_token
@@ -96,7 +99,7 @@ class TenantAccounts:
         with self._lock:
             if len(self._cache) >= self._max_cached:
                 self._cache.clear()  # credentials are cheap to assume again; memory is not
-            self._cache[key] = (assumed, credentials)
+            self._cache[key] = (assumed.expiration.timestamp(), credentials)
         return credentials
 
     def install(self, client: BaseClient) -> None:

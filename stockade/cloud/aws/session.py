@@ -29,7 +29,7 @@ from stockade.cloud.aws.cloudformation import CloudFormationStacks
 from stockade.cloud.aws.iam_scan import IamCredentials
 from stockade.cloud.aws.organizations import Organizations
 from stockade.cloud.aws.permissions import requires
-from stockade.cloud.aws.sts import assume_role_for
+from stockade.cloud.aws.sts import assume_role
 from stockade.cloud.budget import RateBudget
 from stockade.cloud.ports import IssuedCredentials
 from stockade.lifecycle import StopSignal
@@ -204,7 +204,7 @@ class AwsCloud:
     ) -> IssuedCredentials:
         """A person's session, assumed with the management account's own client (never the
         cached tenant credentials, never cached itself)."""
-        return assume_role_for(
+        return assume_role(
             self._management_client("sts"),
             role_arn=f"arn:aws:iam::{account_id}:role/{role_name}",
             session_name=session_name,
