@@ -26,9 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from stockade.cloud.sandbox.hooks import ACCOUNT_HEADER
 from stockade.cloud.sandbox.process import SandboxProcess
 from stockade.settings import SandboxSettings
 
@@ -57,22 +54,6 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _client(service: str, endpoint: str) -> Any:
-    client = boto3.client(
-        service,
-        region_name="us-east-1",
-        endpoint_url=endpoint,
-        aws_access_key_id="AKIABENCHFLOOR000000",
-        aws_secret_access_key="bench-not-a-secret",
-    )
-
-    def route(request: Any, **_: Any) -> None:
-        request.headers[ACCOUNT_HEADER] = ACCOUNT
-
-    client.meta.events.register(f"before-send.{service}", route)
-    return client
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=300, help="requests of each kind")
@@ -80,7 +61,8 @@ def main() -> int:
     n = args.requests
     settings = SandboxSettings(time_scale=1000, latency="off", stack_seconds=0.0)
     with SandboxProcess(Path(tempfile.mkdtemp(prefix="stockade-bench-floor-")), settings) as sb:
-        cfn, sts = _client("cloudformation", sb.endpoint_url), _client("sts", sb.endpoint_url)
+        cfn = sb.client("cloudformation", account_id=ACCOUNT)
+        sts = sb.client("sts", account_id=ACCOUNT)
         counter = iter(range(10**9))
 
         def create() -> Any:

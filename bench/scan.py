@@ -36,15 +36,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
-from stockade.cloud.sandbox.hooks import SandboxHooks
-from stockade.domain.quotas import DEFAULT_QUOTAS
 from stockade.domain.tenant import TenantRequest, TenantState
 from stockade.engine.scan import CredentialScanService
 from stockade.scaffold import example_spec_path
-from stockade.server.control import SANDBOX_CREDENTIALS, ControlPlane, start_control_plane
+from stockade.server.control import ControlPlane, start_control_plane
 from stockade.settings import SandboxSettings, Settings
 from stockade.spec.loader import load_spec
 
@@ -54,19 +51,15 @@ SEEDERS = 8
 
 
 def _client(plane: ControlPlane, service: str, account_id: str | None = None) -> Any:
-    """A boto3 client of the sandbox as the management account, acting in ``account_id``."""
+    """A boto3 client of the sandbox as the management account, acting in ``account_id``
+    (no latency, no quotas: seeding only)."""
     assert plane.sandbox is not None
-    client = boto3.client(  # type: ignore[call-overload]
+    return plane.sandbox.client(
         service,
-        endpoint_url=plane.sandbox.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id=SANDBOX_CREDENTIALS.access_key_id,
-        aws_secret_access_key=SANDBOX_CREDENTIALS.secret_access_key,
+        account_id=account_id,
+        region=REGION,
         config=Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32),
     )
-    # the sandbox's own routing (moto's account header), no latency, no quotas: seeding only
-    SandboxHooks(DEFAULT_QUOTAS, 1.0, "off", False).install(client, account=lambda: account_id)
-    return client
 
 
 def create_accounts(plane: ControlPlane, count: int) -> list[str]:

@@ -11,10 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
-
 from stockade.cloud.sandbox.process import SandboxProcess
-from stockade.server.control import SANDBOX_CREDENTIALS
 from stockade.settings import SandboxSettings
 
 
@@ -35,6 +32,22 @@ def start_up(workdir: Path, *args: str, env: dict[str, str] | None = None) -> su
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+    )
+
+
+def run_cli(
+    workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The `stockade` CLI, run to completion in ``workdir`` (its state in ``workdir/.stockade``)."""
+    full_env = {**os.environ, "STOCKADE_HOME": str(workdir / ".stockade"), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "stockade.cli.main", *args],
+        cwd=workdir,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -94,13 +107,7 @@ def org_accounts(state_dir: Path) -> list[dict[str, str]]:
     """Every account of the sandbox organization saved in ``state_dir`` (restored from its
     journal in a fresh sandbox process)."""
     with SandboxProcess(state_dir, SandboxSettings(time_scale=1000, latency="off")) as sandbox:
-        client = boto3.client(
-            "organizations",
-            region_name="us-east-1",
-            endpoint_url=sandbox.endpoint_url,
-            aws_access_key_id=SANDBOX_CREDENTIALS.access_key_id,
-            aws_secret_access_key=SANDBOX_CREDENTIALS.secret_access_key,
-        )
+        client = sandbox.client("organizations")
         accounts: list[dict[str, str]] = []
         for page in client.get_paginator("list_accounts").paginate():
             accounts.extend(page["Accounts"])

@@ -3,28 +3,18 @@ exit 2, and nothing written (no state directory, no sandbox started)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from e2e.support import run_cli
 from stockade.scaffold import write_scaffold
 
 
 def _up(workdir: Path, spec: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "STOCKADE_HOME": str(workdir / ".stockade")}
-    return subprocess.run(
-        [sys.executable, "-m", "stockade.cli.main", "up", "--sandbox", "--spec", str(spec)],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(workdir, "up", "--sandbox", "--spec", str(spec))
 
 
 @pytest.fixture

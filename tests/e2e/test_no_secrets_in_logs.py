@@ -10,31 +10,21 @@ announces (by design) appears in its announcement and its file, nowhere else.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from e2e.support import free_port, start_up, tenant_rows, wait_for
+from e2e.support import free_port, run_cli, start_up, tenant_rows, wait_for
 
 #: 20x faster than AWS, as `make run`
 ENV = {"STOCKADE_SANDBOX_TIME_SCALE": "20", "STOCKADE_SANDBOX_LATENCY": "fast"}
 
 
 def _cli(workdir: Path, port: int, token: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "STOCKADE_HOME": str(workdir / ".stockade"), "STOCKADE_TOKEN": token}
-    return subprocess.run(
-        [sys.executable, "-m", "stockade.cli.main", "--server", f"http://127.0.0.1:{port}", *args],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    server = f"http://127.0.0.1:{port}"
+    return run_cli(workdir, "--server", server, *args, env={"STOCKADE_TOKEN": token})
 
 
 def _status(port: int, path: str, authorization: str) -> int:

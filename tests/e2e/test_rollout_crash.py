@@ -10,25 +10,19 @@ CLI against it, SIGKILL, and ``stockade up`` again on the same state.
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
-import boto3
 import yaml
 
-from e2e.support import free_port, kill, start_up, tenant_rows, wait_for
-from stockade.cloud.sandbox.hooks import ACCOUNT_HEADER
+from e2e.support import free_port, kill, run_cli, start_up, tenant_rows, wait_for
 from stockade.cloud.sandbox.process import SandboxProcess
 from stockade.cloud.sandbox.stacks import StackOperation
 from stockade.scaffold import write_scaffold
-from stockade.server.control import SANDBOX_CREDENTIALS
 from stockade.settings import SandboxSettings
 
 TENANTS = 6
@@ -76,27 +70,8 @@ def _bump_orders(spec: Path, version: str) -> None:
 
 
 def _apply(workdir: Path, port: int) -> str:
-    env = {**os.environ, "STOCKADE_HOME": str(workdir / ".stockade")}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "stockade.cli.main",
-            "--server",
-            f"http://127.0.0.1:{port}",
-            "-o",
-            "json",
-            "apply",
-            "--yes",
-            "--no-wait",
-        ],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    server = f"http://127.0.0.1:{port}"
+    done = run_cli(workdir, "--server", server, "-o", "json", "apply", "--yes", "--no-wait")
     assert done.returncode == 0, done.stdout + done.stderr
     return str(yaml.safe_load(done.stdout)["rollout"]["id"])
 
@@ -123,18 +98,7 @@ def _sandbox_facts(
     with SandboxProcess(state_dir, SandboxSettings(time_scale=1000, latency="off")) as sandbox:
         versions: dict[str, str | None] = {}
         for account in accounts:
-            cfn = boto3.client(
-                "cloudformation",
-                region_name="us-east-1",
-                endpoint_url=sandbox.endpoint_url,
-                aws_access_key_id=SANDBOX_CREDENTIALS.access_key_id,
-                aws_secret_access_key=SANDBOX_CREDENTIALS.secret_access_key,
-            )
-
-            def route(request: Any, _account: str = account, **_: Any) -> None:
-                request.headers[ACCOUNT_HEADER] = _account
-
-            cfn.meta.events.register("before-send.cloudformation", route)
+            cfn = sandbox.client("cloudformation", account_id=account)
             (stack,) = cfn.describe_stacks(StackName="stockade-svc-orders")["Stacks"]
             tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
             versions[account] = tags.get("stockade:version")

@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
-from stockade.cloud.sandbox.hooks import ACCOUNT_HEADER
 from stockade.domain.tenant import Tenant, TenantState
 from stockade.scaffold import example_spec_path
-from stockade.server.control import SANDBOX_CREDENTIALS, ControlPlane, start_control_plane
+from stockade.server.control import ControlPlane, start_control_plane
 from stockade.settings import SandboxSettings, Settings
 from stockade.spec.loader import load_spec
 
@@ -79,21 +77,12 @@ class Planes:
 
 def _client(plane: ControlPlane, service: str, account_id: str | None = None) -> Any:
     assert plane.sandbox is not None
-    client = boto3.client(  # type: ignore[call-overload]
+    return plane.sandbox.client(
         service,
-        endpoint_url=plane.sandbox.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id=SANDBOX_CREDENTIALS.access_key_id,
-        aws_secret_access_key=SANDBOX_CREDENTIALS.secret_access_key,
+        account_id=account_id,
+        region=REGION,
         config=Config(retries={"mode": "standard", "total_max_attempts": 3}),
     )
-    if account_id is not None:
-
-        def route(request: Any, **_: Any) -> None:
-            request.headers[ACCOUNT_HEADER] = account_id
-
-        client.meta.events.register(f"before-send.{service}", route)
-    return client
 
 
 def org_client(plane: ControlPlane) -> Any:

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from engine.rollout_support import set_service_version, wait_services, wait_stopped, write_test_spec
@@ -43,7 +42,7 @@ from stockade.domain.errors import CloudAccessDenied
 from stockade.domain.iam import Identity
 from stockade.domain.tenant import TenantRequest, TenantState
 from stockade.engine.access import AccessAsk
-from stockade.server.control import SANDBOX_CREDENTIALS, ControlPlane, start_control_plane
+from stockade.server.control import ControlPlane, start_control_plane
 from stockade.server.iam import stockade_policies
 from stockade.settings import Settings
 from stockade.spec.loader import load_spec
@@ -72,13 +71,7 @@ class Proof:
 
 
 def _admin_client(sandbox: SandboxProcess, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=sandbox.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id=SANDBOX_CREDENTIALS.access_key_id,
-        aws_secret_access_key=SANDBOX_CREDENTIALS.secret_access_key,
-    )
+    return sandbox.client(service, region=REGION)
 
 
 def _create_stockade_user(state_dir: Path, policy: dict[str, Any]) -> StaticCredentials:

@@ -37,6 +37,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import boto3
+from botocore.awsrequest import AWSPreparedRequest
+from botocore.config import Config
+
+from stockade.cloud.sandbox.hooks import ACCOUNT_HEADER
+from stockade.cloud.sandbox.iam_authorization import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY
 from stockade.cloud.sandbox.journal import journal_path, lock_path, read_header
 from stockade.cloud.sandbox.stacks import StackOperation
 from stockade.domain.errors import SandboxError, ValidationError
@@ -173,6 +179,36 @@ class SandboxProcess:
         if self._port is None:
             raise SandboxError("the sandbox is not running", hint="call start() first")
         return f"http://127.0.0.1:{self._port}"
+
+    def client(
+        self,
+        service: str,
+        *,
+        account_id: str | None = None,
+        region: str = "us-east-1",
+        config: Config | None = None,
+    ) -> Any:
+        """A boto3 client of this sandbox as the management account's admin, acting in
+        ``account_id`` (moto's account header; None: the management account). For tests,
+        benchmarks and tools that look into the sandbox; the control plane builds its own
+        clients (``cloud.aws.session``), with rate budgets and realism hooks."""
+        client = boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=region,
+            aws_access_key_id=ADMIN_ACCESS_KEY_ID,
+            aws_secret_access_key=ADMIN_SECRET_ACCESS_KEY,
+            config=config,
+        )
+        if account_id is not None:
+
+            def route(request: AWSPreparedRequest, **_: Any) -> None:
+                request.headers[ACCOUNT_HEADER] = account_id
+
+            client.meta.events.register(
+                f"before-send.{client.meta.service_model.service_id.hyphenize()}", route
+            )
+        return client
 
     @property
     def instance_id(self) -> str:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 
@@ -22,7 +21,6 @@ from stockade.cloud.aws.cloudformation import CloudFormationStacks
 from stockade.cloud.aws.session import AwsCloud, AwsTarget, StaticCredentials
 from stockade.cloud.budget import RateBudget
 from stockade.cloud.ports import DeployStart
-from stockade.cloud.sandbox.hooks import ACCOUNT_HEADER
 from stockade.cloud.sandbox.process import SandboxProcess
 from stockade.domain.errors import CloudError, StackDeploymentFailed, TransientCloudError
 from stockade.domain.quotas import DEFAULT_QUOTAS
@@ -83,21 +81,12 @@ class TenantAccount:
 
 
 def _client(sandbox: SandboxProcess, service: str, account_id: str | None = None) -> Any:
-    client = boto3.client(  # type: ignore[call-overload]
+    return sandbox.client(
         service,
-        endpoint_url=sandbox.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id=CREDENTIALS.access_key_id,
-        aws_secret_access_key=CREDENTIALS.secret_access_key,
+        account_id=account_id,
+        region=REGION,
         config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
     )
-    if account_id is not None:
-
-        def route(request: Any, **_: Any) -> None:
-            request.headers[ACCOUNT_HEADER] = account_id
-
-        client.meta.events.register(f"before-send.{service}", route)
-    return client
 
 
 def _new_account(sandbox: SandboxProcess, name: str) -> str:

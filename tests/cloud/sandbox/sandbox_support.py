@@ -10,9 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from stockade.cloud.sandbox.hooks import SandboxHooks
 from stockade.cloud.sandbox.process import SandboxProcess
-from stockade.domain.quotas import DEFAULT_QUOTAS
 from stockade.settings import SandboxSettings
 
 #: CreateAccount stays IN_PROGRESS for 60 AWS seconds / 60 = 1 s of wall time
@@ -33,10 +31,12 @@ def client(sandbox: SandboxProcess, service: str, *, attempts: int = 1, **kwargs
 
 
 def client_in(sandbox: SandboxProcess, service: str, account_id: str) -> Any:
-    """A client acting in ``account_id`` through the ``x-moto-account-id`` header (the hooks)."""
-    routed = client(sandbox, service)
-    SandboxHooks(DEFAULT_QUOTAS, 1.0, "off", False).install(routed, account=lambda: account_id)
-    return routed
+    """A client acting in ``account_id`` through moto's ``x-moto-account-id`` header."""
+    return sandbox.client(
+        service,
+        account_id=account_id,
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+    )
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float = 10.0) -> Any:
