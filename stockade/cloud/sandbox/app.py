@@ -273,13 +273,14 @@ class SandboxApp:
             return self._cloudformation_call(
                 environ, body, operation, region, now=now, seq=seq, replaying=replaying
             )
-        signed = wire.signature(environ)
-        if operation == "AssumeRole" and not replaying and signed and signed.service == "sts":
-            refusal = self._sts.check_assume_role(
-                wire.form_params(body), caller_key=signed.access_key
-            )
-            if refusal is not None:
-                return refusal
+        if operation == "AssumeRole" and not replaying:
+            signed = wire.signature(environ)  # read only for the one operation that needs it
+            if signed is not None and signed.service == "sts":
+                refusal = self._sts.check_assume_role(
+                    wire.form_params(body), caller_key=signed.access_key
+                )
+                if refusal is not None:
+                    return refusal
         target = environ.get("HTTP_X_AMZ_TARGET")
         policy_operation = PolicyRealism.operation_of(target)
         operation = OrganizationsRealism.operation_of(target) or policy_operation
